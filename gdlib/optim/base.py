@@ -1,0 +1,242 @@
+"""What every optimizer shares: explicit state and a thin validating step.
+
+An optimizer in gdlib is two things (the same split as optax):
+
+* pure update arithmetic: a compiled kernel that reads the gradient g_t and
+  updates the parameters θ and the state in place;
+* explicit state: a :class:`State` holding the named state vectors
+  (m_t, v_t, ...) and the step count t, which a student can inspect after
+  any step.
+
+The Python layer validates and allocates, then calls the *packed step*
+``step(theta, g, S, h, c)`` (see :mod:`gdlib._numba`). The compiled training
+loops call the very same packed step, so one step from Python and a step
+inside a compiled loop run identical machine code.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import prange
+
+from .. import _checks
+from .._numba import PARALLEL_MIN_SIZE, jit, twins
+
+#: c[0] is the step count t; c[1] is free for an optimizer's running scalar
+#: (Nadam's product of momentum coefficients).
+N_COUNTERS = 2
+
+
+@twins
+def count_nonfinite(x):
+    """Number of NaN or infinite entries of ``x``."""
+    bad = 0
+    for i in prange(x.size):
+        if not np.isfinite(x[i]):
+            bad += 1
+    return bad
+
+
+_count_nonfinite_serial = count_nonfinite.serial
+_count_nonfinite_parallel = count_nonfinite.parallel
+
+
+@jit
+def nonfinite_entries(x):
+    if x.size < PARALLEL_MIN_SIZE:
+        return _count_nonfinite_serial(x)
+    return _count_nonfinite_parallel(x)
+
+
+@jit
+def lookahead_at_theta(theta, S, h, out):
+    """The gradient is evaluated at the parameters themselves."""
+    out[:] = theta
+
+
+class State:
+    """An optimizer's state: named vectors shaped like θ, plus the step count t.
+
+    The named vectors (``state.m``, ``state.v``, ...) are views of one
+    contiguous buffer ``state.buffer`` (one row each), so the compiled kernels
+    update them in place. Read them freely; to change them, assign in place
+    (``state.m[...] = 0``), never rebind the name.
+    """
+
+    def __init__(self, optimizer, shape, dtype):
+        names = optimizer.state_names
+        size = int(np.prod(shape))
+        buffer = np.zeros((len(names), size), dtype=dtype)
+        object.__setattr__(self, "optimizer_name", type(optimizer).__name__)
+        object.__setattr__(self, "names", names)
+        object.__setattr__(self, "shape", tuple(shape))
+        object.__setattr__(self, "buffer", buffer)
+        object.__setattr__(self, "counters", np.zeros(N_COUNTERS, dtype=np.float64))
+        for row, name in zip(buffer, names):
+            object.__setattr__(self, name, row.reshape(shape))
+
+    @property
+    def t(self):
+        """The number of steps taken so far (the t of the update rules after a step)."""
+        return int(self.counters[0])
+
+    def __setattr__(self, name, value):
+        raise AttributeError(
+            f"State.{name} cannot be rebound: the kernels update the arrays in place. "
+            f"Write into the array instead, e.g. state.{name}[...] = value"
+        )
+
+    def copy(self):
+        """An independent copy (for example to rewind to a checkpoint)."""
+        new = object.__new__(State)
+        for key in ("optimizer_name", "names", "shape"):
+            object.__setattr__(new, key, getattr(self, key))
+        buffer = self.buffer.copy()
+        object.__setattr__(new, "buffer", buffer)
+        object.__setattr__(new, "counters", self.counters.copy())
+        for row, name in zip(buffer, self.names):
+            object.__setattr__(new, name, row.reshape(self.shape))
+        return new
+
+    def __repr__(self):
+        fields = ", ".join(self.names)
+        return (
+            f"State({self.optimizer_name}, t={self.t}, shape={self.shape}, "
+            f"dtype={self.buffer.dtype}, vectors: {fields})"
+        )
+
+
+class Optimizer:
+    """Base class. Subclasses set ``state_names``, ``_packed_step`` and
+    (where the gradient is not taken at θ) ``_packed_lookahead``, and call
+    ``_finish_init`` with their validated arguments and hyperparameter
+    vector h (h[0] is always η).
+    """
+
+    state_names: tuple = ()
+    _packed_step = None
+    _packed_lookahead = staticmethod(lookahead_at_theta)
+
+    def _finish_init(self, items, hyper, check_finite):
+        """Store the validated constructor arguments ``items`` (name, value)
+        and the packed hyperparameter vector ``hyper``, then freeze."""
+        object.__setattr__(self, "_hyper_items", tuple(items))
+        for name, value in items:
+            object.__setattr__(self, name, value)
+        object.__setattr__(self, "check_finite", _checks.flag(check_finite, "check_finite"))
+        object.__setattr__(self, "hyper", np.array(hyper, dtype=np.float64))
+        object.__setattr__(self, "_frozen", True)
+
+    def __setattr__(self, name, value):
+        if getattr(self, "_frozen", False):
+            raise AttributeError(
+                f"{type(self).__name__}'s hyperparameters are fixed when it is created. "
+                f"Create a new {type(self).__name__}({name}=...) instead, or pass eta=... to step() "
+                "for a learning-rate schedule."
+            )
+        object.__setattr__(self, name, value)
+
+    # -- state ---------------------------------------------------------------
+    def init(self, theta):
+        """Allocate the state for parameters shaped like ``theta`` (t = 0)."""
+        _checks.float_array(theta, "theta")
+        state = State(self, theta.shape, theta.dtype)
+        self._init_state(state)
+        return state
+
+    def _init_state(self, state):
+        """Set initial values other than zero (Adagrad's G_0, ...)."""
+
+    # -- one step ------------------------------------------------------------
+    def step(self, theta, g, state, *, eta=None):
+        """Apply one update to ``theta`` and ``state`` in place, given g_t.
+
+        ``g`` is the gradient evaluated at :meth:`lookahead` (θ itself for all
+        methods but Nesterov in its seed form). ``eta`` overrides the learning
+        rate for this step only (for schedules).
+        """
+        buffer = state.buffer
+        if not (
+            type(theta) is np.ndarray
+            and type(g) is np.ndarray
+            and theta.dtype == buffer.dtype
+            and g.dtype == buffer.dtype
+            and theta.shape == state.shape
+            and g.shape == state.shape
+            and theta.flags.c_contiguous
+            and theta.flags.writeable
+            and g.flags.c_contiguous
+            and state.optimizer_name == type(self).__name__
+        ):
+            return self._step_slow(theta, g, state, eta)
+        theta_flat = theta.reshape(-1)
+        g_flat = g.reshape(-1)
+        self._check_gradient(g_flat, state)
+        hyper = self.hyper if eta is None else self._hyper_with_eta(eta)
+        self._packed_step(theta_flat, g_flat, buffer, hyper, state.counters)
+
+    def _check_gradient(self, g_flat, state):
+        if self.check_finite:
+            bad = nonfinite_entries(g_flat)
+            if bad:
+                raise FloatingPointError(
+                    f"the gradient has {bad} NaN or infinite entries at step t={state.t + 1}; "
+                    "nothing was updated. Check the loss for overflow (a learning rate too large "
+                    "makes it diverge) or log(0)."
+                )
+
+    def _hyper_with_eta(self, eta):
+        hyper = self.hyper.copy()
+        hyper[0] = _checks.positive(eta, "eta")
+        return hyper
+
+    def _step_slow(self, theta, g, state, eta):
+        """Validate with clear errors; handle non-contiguous θ and g correctly."""
+        if not isinstance(state, State):
+            raise TypeError(
+                f"state must come from {type(self).__name__}.init(theta), got {type(state).__name__}"
+            )
+        if state.optimizer_name != type(self).__name__:
+            raise ValueError(
+                f"this state belongs to {state.optimizer_name}, not {type(self).__name__}; "
+                f"create one with {type(self).__name__}.init(theta)"
+            )
+        _checks.float_array(theta, "theta")
+        _checks.float_array(g, "g")
+        if theta.shape != state.shape or theta.dtype != state.buffer.dtype:
+            raise ValueError(
+                f"theta has shape {theta.shape} and dtype {theta.dtype}, but the state was made "
+                f"for shape {state.shape} and dtype {state.buffer.dtype}; call init(theta) again"
+            )
+        _checks.same_layout(g, theta, "g", "theta")
+        if not theta.flags.writeable:
+            raise ValueError("theta is read-only; the optimizer updates it in place. Pass a writable copy.")
+        if np.may_share_memory(theta, g):
+            g = g.copy()  # the kernel would read g after writing theta
+        work = np.ascontiguousarray(theta)
+        self.step(work, np.ascontiguousarray(g), state, eta=eta)
+        if work is not theta:
+            theta[...] = work  # write back into the caller's strided array
+
+    # -- where the gradient is evaluated -------------------------------------
+    def lookahead(self, theta, state):
+        """The point at which the next gradient must be evaluated.
+
+        θ itself for every method except Nesterov accelerated gradient in the
+        seed's form, where it is θ − γ v_{t−1}.
+        """
+        if self._packed_lookahead is lookahead_at_theta:
+            return theta
+        theta_c = np.ascontiguousarray(theta)
+        out = np.empty_like(theta_c)
+        self._packed_lookahead(theta_c.reshape(-1), state.buffer, self.hyper, out.reshape(-1))
+        return out
+
+    # -- description ---------------------------------------------------------
+    def hyperparameters(self):
+        """The constructor arguments, as a dict."""
+        return dict(self._hyper_items)
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self._hyper_items)
+        return f"{type(self).__name__}({args})"

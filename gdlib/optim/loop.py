@@ -1,0 +1,107 @@
+"""A whole optimization run inside one compiled call.
+
+``run_compiled`` drives any optimizer's packed step with any compiled
+gradient function, so thousands of steps never return to Python. It calls
+exactly the packed step that :meth:`Optimizer.step` calls, so a compiled run
+and a Python loop of ``step`` calls give bit-identical trajectories.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from .. import _checks
+from .._numba import _OPTIONS, lookahead_signature, step_signature
+
+STATUS_OK, STATUS_NONFINITE_GRADIENT, STATUS_DIVERGED = 0, 1, 2
+
+
+def _gradient_signature(dtype):
+    t = numba.from_dtype(np.dtype(dtype))
+    return numba.types.void(t[::1], t[::1])
+
+
+def _runner_signature(dtype):
+    t = numba.from_dtype(np.dtype(dtype))
+    f64 = numba.types.float64
+    return numba.types.UniTuple(numba.types.int64, 2)(
+        numba.types.FunctionType(step_signature(dtype)),
+        numba.types.FunctionType(lookahead_signature(dtype)),
+        numba.types.FunctionType(_gradient_signature(dtype)),
+        t[::1], t[:, ::1], f64[::1], f64[::1], numba.types.int64, t[:, ::1],
+    )
+
+
+@numba.njit([_runner_signature(np.float64), _runner_signature(np.float32)], **_OPTIONS)
+def _run(step, lookahead, gradient, theta, S, h, c, n_steps, trajectory):
+    """Run up to n_steps; record θ after each step if ``trajectory`` has rows.
+
+    Returns (steps taken, status). Stops early, before updating, on a
+    non-finite gradient, and after a step that made θ non-finite.
+    """
+    point = np.empty_like(theta)
+    g = np.empty_like(theta)
+    record = trajectory.shape[0] > 0
+    if record:
+        trajectory[0] = theta
+    for k in range(n_steps):
+        lookahead(theta, S, h, point)
+        gradient(point, g)
+        for i in range(g.size):
+            if not np.isfinite(g[i]):
+                return k, 1
+        step(theta, g, S, h, c)
+        if record:
+            trajectory[k + 1] = theta
+        for i in range(theta.size):
+            if not np.isfinite(theta[i]):
+                return k + 1, 2
+    return n_steps, 0
+
+
+class RunResult:
+    """What ``run_compiled`` returns: the final θ, the state, and the path."""
+
+    def __init__(self, theta, state, trajectory, steps, status):
+        self.theta = theta
+        self.state = state
+        self.trajectory = trajectory
+        self.steps = steps
+        self.status = ("ok", "nonfinite_gradient", "diverged")[status]
+
+    def __repr__(self):
+        return f"RunResult(steps={self.steps}, status={self.status!r}, theta={self.theta!r})"
+
+
+def run_compiled(optimizer, gradient, theta0, n_steps, *, record=True):
+    """Minimize with ``optimizer`` for ``n_steps`` steps in one compiled call.
+
+    Parameters
+    ----------
+    optimizer : gdlib.optim.Optimizer
+    gradient : Numba-compiled function ``gradient(x, out)`` writing ∇J(x) into ``out``
+        (1-D arrays of θ's dtype).
+    theta0 : 1-D float32 or float64 array, the start (not modified).
+    n_steps : int >= 0
+    record : bool
+        Keep the whole trajectory, shape (n_steps + 1, d).
+    """
+    _checks.float_array(theta0, "theta0")
+    if theta0.ndim != 1:
+        raise ValueError(f"theta0 must be 1-D for run_compiled, got shape {theta0.shape}; pass theta0.ravel()")
+    if not isinstance(n_steps, (int, np.integer)) or isinstance(n_steps, bool) or n_steps < 0:
+        raise ValueError(f"n_steps must be a whole number >= 0, got {n_steps!r}")
+    if not isinstance(gradient, numba.core.registry.CPUDispatcher):
+        raise TypeError(
+            "gradient must be a Numba-compiled function gradient(x, out); decorate it with @numba.njit"
+        )
+    theta = np.array(theta0, dtype=theta0.dtype, order="C", copy=True)
+    state = optimizer.init(theta)
+    rows = n_steps + 1 if record else 0
+    trajectory = np.empty((rows, theta.size), dtype=theta.dtype)
+    steps, status = _run(
+        optimizer._packed_step, optimizer._packed_lookahead, gradient,
+        theta, state.buffer, optimizer.hyper, state.counters, int(n_steps), trajectory,
+    )
+    return RunResult(theta, state, trajectory[: steps + 1] if record else None, int(steps), int(status))

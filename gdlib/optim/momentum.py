@@ -1,0 +1,80 @@
+"""Momentum (Qian, 1999), in the seed's form.
+
+Update rule::
+
+    v_t = γ v_{t−1} + η g_t
+    θ_t = θ_{t−1} − v_t
+
+``eta_inside_velocity=False`` gives the form of PyTorch and Keras, whose
+buffer accumulates raw gradients and applies η afterwards::
+
+    b_t = γ b_{t−1} + g_t,     θ_t = θ_{t−1} − η b_t
+
+With a constant η the two produce the same θ_t (v_t = η b_t); they differ
+once η changes during training, and the stored vector differs by the factor η.
+"""
+
+from __future__ import annotations
+
+from numba import prange
+
+from .. import _checks
+from .._numba import PARALLEL_MIN_SIZE, jit, twins
+from .base import Optimizer
+
+
+@twins
+def momentum_update(theta, g, v, eta, gamma, eta_inside_velocity):
+    """v ← γ v + η g, θ ← θ − v (or b ← γ b + g, θ ← θ − η b), in place."""
+    T = theta.dtype.type
+    step, decay = T(eta), T(gamma)
+    if eta_inside_velocity:
+        for i in prange(theta.size):
+            v[i] = decay * v[i] + step * g[i]
+            theta[i] -= v[i]
+    else:
+        for i in prange(theta.size):
+            v[i] = decay * v[i] + g[i]
+            theta[i] -= step * v[i]
+
+
+_serial, _parallel = momentum_update.serial, momentum_update.parallel
+
+
+@jit
+def momentum_step(theta, g, S, h, c):
+    c[0] += 1.0
+    if theta.size < PARALLEL_MIN_SIZE:
+        _serial(theta, g, S[0], h[0], h[1], h[2] != 0.0)
+    else:
+        _parallel(theta, g, S[0], h[0], h[1], h[2] != 0.0)
+
+
+class Momentum(Optimizer):
+    """Momentum: v_t = γ v_{t−1} + η g_t,  θ_t = θ_{t−1} − v_t.
+
+    Parameters
+    ----------
+    eta : float
+        Learning rate η > 0.
+    gamma : float
+        Momentum term γ in [0, 1); γ = 0 is plain gradient descent.
+    eta_inside_velocity : bool
+        True (seed): η multiplies the gradient inside v_t. False (PyTorch,
+        Keras): the velocity accumulates raw gradients and η scales it.
+
+    State: ``v`` (v_t; with ``eta_inside_velocity=False`` it holds b_t).
+    """
+
+    state_names = ("v",)
+    _packed_step = staticmethod(momentum_step)
+
+    def __init__(self, eta=0.01, gamma=0.9, *, eta_inside_velocity=True, check_finite=True):
+        eta = _checks.positive(eta, "eta")
+        gamma = _checks.decay_rate(gamma, "gamma")
+        inside = _checks.flag(eta_inside_velocity, "eta_inside_velocity")
+        self._finish_init(
+            [("eta", eta), ("gamma", gamma), ("eta_inside_velocity", inside)],
+            [eta, gamma, inside],
+            check_finite,
+        )
