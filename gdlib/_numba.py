@@ -41,6 +41,15 @@ PARALLEL_MIN_SIZE = int(os.environ.get("GDLIB_PARALLEL_MIN_SIZE", 100_000))
 
 _OPTIONS = dict(cache=True, error_model="numpy", nogil=True)
 
+# A cached function that calls a parallel kernel links against the thread
+# scheduler's symbols (``allocate_sched``, ``do_scheduling``). They are only
+# registered with LLVM once Numba's threading layer has started; loading such
+# a function from the cache before that aborts the process with
+# "LLVM ERROR: Symbol not found". Start the layer now, before any load.
+from numba.np.ufunc.parallel import _launch_threads  # noqa: E402
+
+_launch_threads()
+
 
 def jit(func):
     """Compile ``func`` under the project's policy (serial)."""

@@ -1,0 +1,50 @@
+"""The compiled loop runs the same packed step as Optimizer.step: identical paths."""
+
+import numpy as np
+import pytest
+
+import gdlib
+from cases import CASES
+from objectives import quadratic_gradient, rosenbrock_gradient
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("case_id, make", [(c[0], c[1]) for c in CASES], ids=[c[0] for c in CASES])
+def test_compiled_run_is_bit_identical_to_python_steps(case_id, make, dtype):
+    opt = make()
+    theta0 = np.array([-1.2, 1.0], dtype=dtype)
+    result = gdlib.run_compiled(opt, quadratic_gradient, theta0, 300)
+    assert result.status == "ok" and result.steps == 300
+    theta = theta0.copy()
+    state = opt.init(theta)
+    g = np.empty_like(theta)
+    path = [theta.copy()]
+    for _ in range(result.steps):
+        quadratic_gradient(opt.lookahead(theta, state), g)
+        opt.step(theta, g, state)
+        path.append(theta.copy())
+    np.testing.assert_array_equal(result.trajectory, np.array(path))
+    np.testing.assert_array_equal(result.state.buffer, state.buffer)
+    assert result.state.t == state.t == result.steps
+    np.testing.assert_array_equal(theta0, np.array([-1.2, 1.0], dtype=dtype))  # start not modified
+
+
+def test_compiled_run_stops_when_the_gradient_overflows():
+    # SGD with η = 0.05 on Rosenbrock from (−1.2, 1) blows up within a few steps.
+    result = gdlib.run_compiled(gdlib.SGD(eta=0.05), rosenbrock_gradient, np.array([-1.2, 1.0]), 1000)
+    assert result.status == "nonfinite_gradient"
+    assert 0 < result.steps < 1000
+    assert np.all(np.isfinite(result.trajectory))  # stopped before the bad update
+    assert np.abs(result.trajectory[-1]).max() > 1e10
+
+
+def test_compiled_run_stops_when_theta_becomes_infinite():
+    # On the quadratic the gradient stays finite as long as θ does; η = 1 on curvature 10 diverges.
+    result = gdlib.run_compiled(gdlib.SGD(eta=1.0), quadratic_gradient, np.array([1.0, 1.0]), 5000)
+    assert result.status in ("diverged", "nonfinite_gradient")
+    assert result.steps < 5000
+
+
+def test_compiled_run_without_recording():
+    result = gdlib.run_compiled(gdlib.Adam(eta=0.01), rosenbrock_gradient, np.array([-1.2, 1.0]), 50, record=False)
+    assert result.trajectory is None and result.steps == 50 and result.state.t == 50
