@@ -29,13 +29,15 @@ def _runner_signature(dtype):
         numba.types.FunctionType(step_signature(dtype)),
         numba.types.FunctionType(lookahead_signature(dtype)),
         numba.types.FunctionType(_gradient_signature(dtype)),
-        t[::1], t[:, ::1], f64[::1], f64[::1], numba.types.int64, t[:, ::1],
+        t[::1], t[:, ::1], f64[::1], f64[::1], numba.types.int64, t[:, ::1], f64[::1],
     )
 
 
 @numba.njit([_runner_signature(np.float64), _runner_signature(np.float32)], **_OPTIONS)
-def _run(step, lookahead, gradient, theta, S, h, c, n_steps, trajectory):
+def _run(step, lookahead, gradient, theta, S, h, c, n_steps, trajectory, etas):
     """Run up to n_steps; record θ after each step if ``trajectory`` has rows.
+
+    If ``etas`` is not empty, step k uses the learning rate etas[k] (h[0]).
 
     Returns (steps taken, status). Stops early, before updating, on a
     non-finite gradient, and after a step that made θ non-finite.
@@ -43,6 +45,7 @@ def _run(step, lookahead, gradient, theta, S, h, c, n_steps, trajectory):
     point = np.empty_like(theta)
     g = np.empty_like(theta)
     record = trajectory.shape[0] > 0
+    scheduled = etas.size > 0
     if record:
         trajectory[0] = theta
     for k in range(n_steps):
@@ -51,6 +54,8 @@ def _run(step, lookahead, gradient, theta, S, h, c, n_steps, trajectory):
         for i in range(g.size):
             if not np.isfinite(g[i]):
                 return k, 1
+        if scheduled:
+            h[0] = etas[k]
         step(theta, g, S, h, c)
         if record:
             trajectory[k + 1] = theta
@@ -74,7 +79,7 @@ class RunResult:
         return f"RunResult(steps={self.steps}, status={self.status!r}, theta={self.theta!r})"
 
 
-def run_compiled(optimizer, gradient, theta0, n_steps, *, record=True):
+def run_compiled(optimizer, gradient, theta0, n_steps, *, record=True, eta_schedule=None):
     """Minimize with ``optimizer`` for ``n_steps`` steps in one compiled call.
 
     Parameters
@@ -86,6 +91,8 @@ def run_compiled(optimizer, gradient, theta0, n_steps, *, record=True):
     n_steps : int >= 0
     record : bool
         Keep the whole trajectory, shape (n_steps + 1, d).
+    eta_schedule : optional 1-D array of n_steps positive learning rates
+        η_t for each step t = 1 … n_steps (replacing the optimizer's η).
     """
     _checks.float_array(theta0, "theta0")
     if theta0.ndim != 1:
@@ -96,12 +103,20 @@ def run_compiled(optimizer, gradient, theta0, n_steps, *, record=True):
         raise TypeError(
             "gradient must be a Numba-compiled function gradient(x, out); decorate it with @numba.njit"
         )
+    if eta_schedule is None:
+        etas = np.empty(0)
+    else:
+        etas = np.ascontiguousarray(eta_schedule, dtype=np.float64)
+        if etas.shape != (n_steps,):
+            raise ValueError(f"eta_schedule must have one learning rate per step, shape ({n_steps},); got {etas.shape}")
+        if not (np.all(np.isfinite(etas)) and np.all(etas > 0)):
+            raise ValueError("eta_schedule must hold finite learning rates > 0")
     theta = np.array(theta0, dtype=theta0.dtype, order="C", copy=True)
     state = optimizer.init(theta)
     rows = n_steps + 1 if record else 0
     trajectory = np.empty((rows, theta.size), dtype=theta.dtype)
     steps, status = _run(
         optimizer._packed_step, optimizer._packed_lookahead, gradient,
-        theta, state.buffer, optimizer.hyper, state.counters, int(n_steps), trajectory,
+        theta, state.buffer, optimizer.hyper.copy(), state.counters, int(n_steps), trajectory, etas,
     )
     return RunResult(theta, state, trajectory[: steps + 1] if record else None, int(steps), int(status))
