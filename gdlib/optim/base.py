@@ -155,6 +155,8 @@ class Optimizer:
         methods but Nesterov in its seed form). ``eta`` overrides the learning
         rate for this step only (for schedules).
         """
+        if type(state) is not State:
+            return self._step_slow(theta, g, state, eta)
         buffer = state.buffer
         if not (
             type(theta) is np.ndarray
@@ -179,7 +181,7 @@ class Optimizer:
         if self.check_finite:
             bad = nonfinite_entries(g_flat)
             if bad:
-                raise FloatingPointError(
+                raise ValueError(
                     f"the gradient has {bad} NaN or infinite entries at step t={state.t + 1}; "
                     "nothing was updated. Check the loss for overflow (a learning rate too large "
                     "makes it diverge) or log(0)."
