@@ -12,14 +12,18 @@ Quick start::
     state.m, state.v, state.t         # inspect the moments and the step count
 """
 
+from . import data, models, schedules, surfaces
 from .optim import (
     ALL, AMSGrad, AdaMax, Adadelta, Adagrad, Adam, Momentum, Nadam, Nesterov, Optimizer, RMSprop,
     RunResult, SGD, State, run_compiled,
 )
+from .train import train
+from .trajectory import trajectory
 
 __version__ = "0.1.0"
 
 __all__ = [
     "SGD", "Momentum", "Nesterov", "Adagrad", "Adadelta", "RMSprop", "Adam", "AdaMax", "Nadam",
-    "AMSGrad", "ALL", "Optimizer", "State", "RunResult", "run_compiled",
+    "AMSGrad", "ALL", "Optimizer", "State", "RunResult", "run_compiled", "trajectory", "train",
+    "data", "models", "schedules", "surfaces",
 ]

@@ -1,0 +1,275 @@
+"""Batch, stochastic and mini-batch gradient descent over any model and optimizer.
+
+One call of the compiled :func:`_epoch` runs a whole epoch: for every
+mini-batch it evaluates the model's loss and gradient (at the optimizer's
+look-ahead point), optionally adds annealed Gaussian gradient noise, sets the
+scheduled learning rate and calls the optimizer's packed step. Python only
+runs between epochs: validation, early stopping, the plateau schedule and the
+progress bar.
+
+Batch size: ``batch_size="full"`` is batch gradient descent, 1 is stochastic
+gradient descent, anything between is mini-batch. An epoch visits every
+training row exactly once; when the batch size does not divide the number of
+rows, the last batch of the epoch is smaller (it holds the remainder) rather
+than dropped or padded, so no row is skipped or repeated.
+
+Order: ``"shuffle"`` draws a new permutation every epoch from the seed,
+``"fixed"`` keeps the data's order, ``"curriculum"`` sorts rows by a given
+difficulty score, easy first (Bengio et al., 2009).
+
+Gradient noise (Neelakantan et al., 2015): g_t ← g_t + N(0, σ_t²) with
+σ_t² = η_noise / (1 + t)^γ, t = 0, 1, … the number of steps already taken.
+
+Everything is seeded: the same arguments give bit-identical results.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numba
+import numpy as np
+
+from . import _checks
+from ._numba import _OPTIONS, lookahead_signature, step_signature
+from .data import Split
+from .models.base import EVAL, TRAIN, loss_grad_signature
+from .schedules import Constant, Plateau, Schedule, schedule_factor
+
+STATUS = ("ok", "nonfinite_gradient", "diverged")
+
+
+def _epoch_signature(dtype):
+    t = numba.from_dtype(np.dtype(dtype))
+    i64, f64 = numba.types.int64, numba.types.float64
+    return numba.types.UniTuple(i64, 2)(
+        numba.types.FunctionType(step_signature(dtype)),
+        numba.types.FunctionType(lookahead_signature(dtype)),
+        numba.types.FunctionType(loss_grad_signature(dtype)),
+        t[::1], t[:, ::1], f64[::1], f64[::1],  # θ, S, h, c
+        t[:, ::1], t[::1], i64[::1], i64,  # X, y, order, batch size
+        i64[::1], f64[::1],  # spec, buffers
+        i64, f64[::1], f64,  # schedule kind, its parameters, η · plateau factor
+        f64, f64, i64,  # noise η, noise γ, seed
+        f64[::1],  # per-step losses (empty: not recorded)
+    )
+
+
+@numba.njit([_epoch_signature(np.float64), _epoch_signature(np.float32)], **_OPTIONS)
+def _epoch(step, lookahead, loss_grad, theta, S, h, c, X, y, order, batch_size, spec, buffers,
+           schedule_kind, schedule_params, eta, noise_eta, noise_gamma, seed, step_losses):
+    """One epoch in compiled code. Returns (steps taken, status code)."""
+    n = order.size
+    n_batches = (n + batch_size - 1) // batch_size
+    point = np.empty_like(theta)
+    g = np.empty_like(theta)
+    record = step_losses.size > 0
+    np.random.seed(seed)
+    for b in range(n_batches):
+        idx = order[b * batch_size : min((b + 1) * batch_size, n)]
+        lookahead(theta, S, h, point)
+        loss = loss_grad(point, X, y, idx, g, spec, buffers, TRAIN)
+        if record:
+            step_losses[b] = loss
+        if noise_eta > 0.0:
+            sigma = np.sqrt(noise_eta / (1.0 + c[0]) ** noise_gamma)
+            for i in range(g.size):
+                g[i] += sigma * np.random.standard_normal()
+        for i in range(g.size):
+            if not np.isfinite(g[i]):
+                return b, 1
+        h[0] = eta * schedule_factor(schedule_kind, schedule_params, c[0] + 1.0)
+        step(theta, g, S, h, c)
+        for i in range(theta.size):
+            if not np.isfinite(theta[i]):
+                return b + 1, 2
+    return n_batches, 0
+
+
+@dataclass
+class History:
+    """Losses per epoch (index 0: before training) and, optionally, per step."""
+
+    train_loss: list = field(default_factory=list)
+    val_loss: list = field(default_factory=list)
+    val_accuracy: list = field(default_factory=list)
+    eta: list = field(default_factory=list)  # η · plateau factor in force during each epoch
+    seconds: list = field(default_factory=list)
+    step_loss: list = field(default_factory=list)  # mini-batch losses, when recorded
+
+    @property
+    def epochs(self):
+        return np.arange(len(self.train_loss))
+
+
+@dataclass
+class TrainResult:
+    theta: np.ndarray  # the parameters returned (the best ones under early stopping)
+    buffers: np.ndarray  # batch-normalization running statistics (empty otherwise)
+    state: object  # the optimizer's state after the last step
+    history: History
+    steps: int
+    status: str  # "ok", "nonfinite_gradient" or "diverged"
+    best_epoch: int  # epoch of the lowest validation loss
+    stopped_early: bool
+
+    def __repr__(self):
+        return (f"TrainResult(status={self.status!r}, epochs={len(self.history.train_loss) - 1}, "
+                f"steps={self.steps}, best_epoch={self.best_epoch}, stopped_early={self.stopped_early}, "
+                f"final val_loss={self.history.val_loss[-1]:.4g})")
+
+
+def epoch_order(n, epoch, *, order="shuffle", seed=0, difficulty=None):
+    """The row order of one epoch (a permutation of 0 … n−1)."""
+    if order == "shuffle":
+        return np.random.default_rng([seed, epoch]).permutation(n).astype(np.int64)
+    if order == "fixed":
+        return np.arange(n, dtype=np.int64)
+    return np.argsort(difficulty, kind="stable").astype(np.int64)
+
+
+def _validate(model, optimizer, data, epochs, batch_size, order, difficulty, early_stopping, gradient_noise,
+              schedule, plateau):
+    from .models.base import Model
+    from .optim.base import Optimizer
+
+    if not isinstance(model, Model):
+        raise TypeError(f"model must be a gdlib model (gdlib.models), got {type(model).__name__}")
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"optimizer must be a gdlib optimizer such as gdlib.Adam(), got {type(optimizer).__name__}")
+    if not isinstance(data, Split):
+        raise TypeError("data must be a gdlib.data.Split (use gdlib.data.split(X, y) to make one)")
+    if not isinstance(epochs, (int, np.integer)) or epochs < 1:
+        raise ValueError(f"epochs must be a whole number >= 1, got {epochs!r}")
+    n = data.X_train.shape[0]
+    if batch_size == "full":
+        batch_size = n
+    if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool):
+        raise TypeError(f"batch_size must be a whole number or 'full', got {batch_size!r}")
+    if not 1 <= batch_size <= n:
+        raise ValueError(
+            f"batch_size must be between 1 (stochastic) and the number of training rows {n} (batch); "
+            f"got {batch_size}"
+        )
+    _checks.choice(order, "order", ("shuffle", "fixed", "curriculum"))
+    if order == "curriculum":
+        if difficulty is None:
+            raise ValueError("order='curriculum' needs difficulty=: one score per training row, easy = low")
+        difficulty = np.asarray(difficulty, dtype=np.float64)
+        if difficulty.shape != (n,) or not np.all(np.isfinite(difficulty)):
+            raise ValueError(f"difficulty must hold {n} finite scores, one per training row")
+    if early_stopping is not None and (not isinstance(early_stopping, (int, np.integer)) or early_stopping < 0):
+        raise ValueError(f"early_stopping is the patience in epochs, a whole number >= 0; got {early_stopping!r}")
+    if gradient_noise is not None:
+        if len(gradient_noise) != 2:
+            raise ValueError("gradient_noise must be (eta_noise, gamma), e.g. (0.01, 0.55)")
+        _checks.positive(gradient_noise[0], "gradient noise eta")
+        _checks.non_negative(gradient_noise[1], "gradient noise gamma")
+    if schedule is not None and not isinstance(schedule, Schedule):
+        raise TypeError("schedule must come from gdlib.schedules (Constant, StepDecay, Exponential, InverseTime)")
+    if plateau is not None and not isinstance(plateau, Plateau):
+        raise TypeError("plateau must be a gdlib.schedules.Plateau")
+    return int(batch_size), difficulty
+
+
+def train(model, optimizer, data, *, epochs=10, batch_size=32, seed=0, order="shuffle", difficulty=None,
+          schedule=None, plateau=None, early_stopping=None, min_delta=0.0, gradient_noise=None, theta0=None,
+          dtype=np.float64, record_steps=False, progress=False):
+    """Train ``model`` on ``data.X_train`` with ``optimizer``; see the module docstring.
+
+    Parameters
+    ----------
+    epochs : number of passes over the training rows.
+    batch_size : 1 (SGD), n_train or "full" (batch GD), or anything between.
+    seed : seeds the initial parameters (if ``theta0`` is None), the shuffles and the noise.
+    order : "shuffle", "fixed" or "curriculum" (with ``difficulty``, one score per row).
+    schedule : a step-based schedule from :mod:`gdlib.schedules` (multiplies η).
+    plateau : a :class:`gdlib.schedules.Plateau`, applied between epochs.
+    early_stopping : patience in epochs; stop when the validation loss has not improved by
+        more than ``min_delta`` for that many epochs, and return the best parameters.
+    gradient_noise : (η_noise, γ) for σ_t² = η_noise / (1 + t)^γ.
+    theta0 : starting parameters (copied); default ``model.init_params(seed)``.
+    record_steps : keep every mini-batch loss in ``history.step_loss``.
+    progress : show a progress bar (tqdm; in notebooks a widget).
+    """
+    batch_size, difficulty = _validate(model, optimizer, data, epochs, batch_size, order, difficulty,
+                                       early_stopping, gradient_noise, schedule, plateau)
+    dtype = np.dtype(dtype)
+    X, y = model.check_data(data.X_train, data.y_train, dtype)
+    X_val, y_val = model.check_data(data.X_val, data.y_val, dtype)
+    if theta0 is None:
+        theta = model.init_params(seed, dtype=dtype)
+    else:
+        theta = np.array(model._check_theta(theta0), dtype=dtype, copy=True)
+    buffers = model.new_buffers()
+    state = optimizer.init(theta)
+    schedule = schedule or Constant()
+    noise_eta, noise_gamma = (float(gradient_noise[0]), float(gradient_noise[1])) if gradient_noise else (0.0, 0.0)
+    hyper = optimizer.hyper.copy()
+    n = X.shape[0]
+    n_batches = (n + batch_size - 1) // batch_size
+
+    history = History()
+    all_idx, val_idx = np.arange(n, dtype=np.int64), np.arange(X_val.shape[0], dtype=np.int64)
+    empty = np.empty(0, dtype=dtype)
+
+    def evaluate(t0):
+        history.train_loss.append(model._loss_grad(theta, X, y, all_idx, empty, model.spec, buffers, EVAL))
+        history.val_loss.append(model._loss_grad(theta, X_val, y_val, val_idx, empty, model.spec, buffers, EVAL))
+        if model.classifier:
+            history.val_accuracy.append(model.accuracy(theta, X_val, y_val, buffers if model.n_buffers else None))
+        history.seconds.append(time.perf_counter() - t0)
+
+    start = time.perf_counter()
+    evaluate(start)
+    history.eta.append(float("nan"))
+    best_loss, best_epoch = history.val_loss[0], 0
+    best_theta, best_buffers = theta.copy(), buffers.copy()
+    plateau_factor, plateau_count, plateau_best = 1.0, 0, history.val_loss[0]
+    status, steps, stopped_early = 0, 0, False
+
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=epochs, desc=f"{type(optimizer).__name__} on {model!r}"[:60], unit="epoch")
+    for epoch in range(1, epochs + 1):
+        rows = epoch_order(n, epoch, order=order, seed=seed, difficulty=difficulty)
+        step_losses = np.empty(n_batches if record_steps else 0)
+        eta = optimizer.eta * plateau_factor
+        done, status = _epoch(
+            optimizer._packed_step, optimizer._packed_lookahead, model._loss_grad,
+            theta, state.buffer, hyper, state.counters, X, y, rows, batch_size, model.spec, buffers,
+            schedule.kind, schedule.params, eta, noise_eta, noise_gamma, int(seed) * 100_003 + epoch,
+            step_losses,
+        )
+        steps += done
+        if record_steps:
+            history.step_loss.extend(step_losses[:done].tolist())
+        if status:
+            break
+        evaluate(start)
+        history.eta.append(eta)
+        if bar is not None:
+            bar.set_postfix(train=f"{history.train_loss[-1]:.4g}", val=f"{history.val_loss[-1]:.4g}")
+            bar.update(1)
+        if history.val_loss[-1] < best_loss - min_delta:
+            best_loss, best_epoch = history.val_loss[-1], epoch
+            best_theta, best_buffers = theta.copy(), buffers.copy()
+        elif early_stopping is not None and epoch - best_epoch > early_stopping:
+            stopped_early = True
+            break
+        if plateau is not None:
+            if history.val_loss[-1] < plateau_best * (1 - plateau.threshold):
+                plateau_best, plateau_count = history.val_loss[-1], 0
+            else:
+                plateau_count += 1
+                if plateau_count > plateau.patience:
+                    plateau_factor *= plateau.factor
+                    plateau_count = 0
+    if bar is not None:
+        bar.close()
+    if early_stopping is not None:
+        theta, buffers = best_theta, best_buffers
+    return TrainResult(theta, buffers, state, history, steps, STATUS[status], best_epoch, stopped_early)

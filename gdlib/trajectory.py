@@ -1,0 +1,32 @@
+"""The whole path of an optimizer on a 2-D surface, in one compiled call."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .optim.loop import run_compiled
+from .surfaces import SURFACES, Surface
+
+
+def trajectory(optimizer, surface, start=None, n_steps=1000, *, dtype=np.float64, eta_schedule=None):
+    """Run ``optimizer`` on ``surface`` from ``start`` (default: the surface's standard start).
+
+    Returns a :class:`gdlib.optim.RunResult` whose ``trajectory`` holds the
+    n_steps + 1 points visited (fewer if the run diverged) and whose ``values``
+    holds J at each of them. Nesterov's seed form takes its gradients at the
+    look-ahead point, as its update rule says.
+    """
+    if isinstance(surface, str):
+        if surface not in SURFACES:
+            raise ValueError(f"unknown surface {surface!r}; choose one of {', '.join(SURFACES)}")
+        surface = SURFACES[surface]
+    if not isinstance(surface, Surface):
+        raise TypeError(f"surface must be a gdlib.surfaces.Surface or its name, got {type(surface).__name__}")
+    start = surface.start if start is None else start
+    point = np.asarray(start, dtype=dtype)
+    if point.shape != (2,) or not np.all(np.isfinite(point)):
+        raise ValueError(f"start must be two finite coordinates (x, y), got {start!r}")
+    result = run_compiled(optimizer, surface.gradient, point, n_steps, eta_schedule=eta_schedule)
+    result.values = surface.values_along(result.trajectory)
+    result.surface = surface
+    return result
