@@ -40,27 +40,8 @@ def _sigmoid(z):
 
 
 @jit
-def linear_regression_loss_grad(theta, X, y, idx, grad, spec, buffers, mode):
-    p = X.shape[1]
-    want = grad.size > 0
-    if want:
-        grad[:] = 0
-    total = 0.0
-    for r in range(idx.size):
-        i = idx[r]
-        error = _linear_score(theta, X, i, p) - y[i]
-        total += 0.5 * error * error
-        if want:
-            for j in range(p):
-                grad[j] += error * X[i, j]
-            grad[p] += error
-    if want:
-        grad *= grad.dtype.type(1.0 / idx.size)
-    return total / idx.size
-
-
-@jit
-def logistic_regression_loss_grad(theta, X, y, idx, grad, spec, buffers, mode):
+def _generalized_linear_loss_grad(theta, X, y, idx, grad, logistic):
+    """Both models share z = wᵀx + b and ∂loss/∂θ = dz · (x, 1); only the loss differs."""
     p = X.shape[1]
     want = grad.size > 0
     if want:
@@ -69,15 +50,29 @@ def logistic_regression_loss_grad(theta, X, y, idx, grad, spec, buffers, mode):
     for r in range(idx.size):
         i = idx[r]
         z = float(_linear_score(theta, X, i, p))
-        total += _softplus(z) - y[i] * z
-        if want:
+        if logistic:
+            total += _softplus(z) - y[i] * z
             dz = _sigmoid(z) - y[i]
+        else:
+            dz = z - y[i]
+            total += 0.5 * dz * dz
+        if want:
             for j in range(p):
                 grad[j] += dz * X[i, j]
             grad[p] += dz
     if want:
         grad *= grad.dtype.type(1.0 / idx.size)
     return total / idx.size
+
+
+@jit
+def linear_regression_loss_grad(theta, X, y, idx, grad, spec, buffers, mode):
+    return _generalized_linear_loss_grad(theta, X, y, idx, grad, False)
+
+
+@jit
+def logistic_regression_loss_grad(theta, X, y, idx, grad, spec, buffers, mode):
+    return _generalized_linear_loss_grad(theta, X, y, idx, grad, True)
 
 
 @jit
