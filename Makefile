@@ -24,6 +24,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/bench_optimizers.py
+	$(PY) bench/bench_training.py
 
 # Regenerate the lock after changing a pin in pyproject.toml.
 lock: $(STAMP)

@@ -38,8 +38,9 @@ class Surface:
     local_minima: tuple = field(default=())  # further local minimizers, if any
 
     def __call__(self, x, y):
-        """J at scalars or arrays (NumPy broadcasting)."""
-        return self.value.py_func(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
+        """J at scalars or arrays (NumPy broadcasting); inf where a diverged path overflows."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            return self.value.py_func(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
 
     def grid(self, n=200, window=None):
         """(X, Y, Z) on an n-by-n grid over ``window`` (default: the surface's)."""
