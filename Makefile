@@ -9,6 +9,8 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
+ASSETS := book/_static/vendor/.installed
+
 .PHONY: book test bench lock clean
 
 $(STAMP): pyproject.toml constraints.txt
@@ -16,7 +18,13 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install --quiet -c constraints.txt -e ".[book,test]"
 	touch $(STAMP)
 
-book: $(STAMP)
+# MathJax and the widget renderer, served by the book itself (read offline).
+$(ASSETS): book/_assets/package.json book/_assets/package-lock.json book/_ext/vendor_assets.py
+	npm ci --prefix book/_assets --ignore-scripts --no-audit --no-fund --loglevel=error
+	$(PY) book/_ext/vendor_assets.py
+	touch $(ASSETS)
+
+book: $(STAMP) $(ASSETS)
 	$(VENV)/bin/jupyter-book build . --builder html -W -n --keep-going
 
 test: $(STAMP)
@@ -28,7 +36,8 @@ bench: $(STAMP)
 
 # Regenerate the lock after changing a pin in pyproject.toml.
 lock: $(STAMP)
-	$(PY) -m pip freeze --exclude-editable | grep -v '^-e' > constraints.txt
+	( echo "# The lock: exact versions of every package, direct and transitive (make lock regenerates it)."; \
+	  $(PY) -m pip freeze --exclude-editable | grep -v '^-e' | sed 's/^torch==\(.*\)+cpu$$/torch==\1/' ) > constraints.txt
 
 clean:
 	rm -rf _build

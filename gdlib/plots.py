@@ -44,6 +44,19 @@ def style_for(label):
     return _EXTRA[hash(str(label)) % len(_EXTRA)], "-"
 
 
+def graded(labels, cmap="viridis"):
+    """Styles for runs of one method with a varying setting: colours along a
+    perceptually uniform map (readable with colour blindness), one line style each."""
+    labels = list(labels)
+    colours = plt.get_cmap(cmap)(np.linspace(0.0, 0.85, len(labels)))
+    lines = ["-", "--", "-.", ":"]
+    return {label: (colours[i], lines[i % len(lines)]) for i, label in enumerate(labels)}
+
+
+def _style(label, styles):
+    return styles[label] if styles and label in styles else style_for(label)
+
+
 def _surface(surface):
     return SURFACES[surface] if isinstance(surface, str) else surface
 
@@ -71,16 +84,18 @@ def contours(surface, ax=None, *, n=300, levels=30, window=None):
     return ax
 
 
-def paths(surface, runs, ax=None, *, window=None, legend=True, markevery=None):
+def paths(surface, runs, ax=None, *, window=None, legend=True, markevery=None, styles=None):
     """Contours of ``surface`` with one path per run.
 
     ``runs`` maps a label ("Adam", "Momentum γ=0.9", ...) to a trajectory
     result (anything with ``.trajectory``) or an (n, 2) array of points.
+    Labels that start with an optimizer's name get its colour; ``styles``
+    (label → (colour, line style), e.g. from :func:`graded`) overrides that.
     """
     ax = contours(surface, ax, window=window)
     for label, run in runs.items():
         points = np.asarray(getattr(run, "trajectory", run))
-        colour, line = style_for(label)
+        colour, line = _style(label, styles)
         ax.plot(points[:, 0], points[:, 1], line, color=colour, lw=1.8, label=label, markevery=markevery)
         ax.plot(*points[0], "o", color=colour, markersize=4)
         ax.plot(*points[-1], "x", color=colour, markersize=7, mew=2)
@@ -89,12 +104,12 @@ def paths(surface, runs, ax=None, *, window=None, legend=True, markevery=None):
     return ax
 
 
-def loss_curves(curves, ax=None, *, x=None, log=True, xlabel="step", ylabel="loss"):
+def loss_curves(curves, ax=None, *, x=None, log=True, xlabel="step", ylabel="loss", styles=None):
     """One curve per label; values may be arrays or ``History`` objects (their train loss)."""
     ax = ax or plt.subplots(figsize=(6, 4))[1]
     for label, values in curves.items():
         values = np.asarray(getattr(values, "train_loss", values), dtype=float)
-        colour, line = style_for(label)
+        colour, line = _style(label, styles)
         ax.plot(np.arange(len(values)) if x is None else x, values, line, color=colour, lw=1.6, label=label)
     if log:
         ax.set_yscale("log")
@@ -105,14 +120,14 @@ def loss_curves(curves, ax=None, *, x=None, log=True, xlabel="step", ylabel="los
     return ax
 
 
-def sweep(etas, results, ax=None, *, ylabel="final loss", log_y=True):
+def sweep(etas, results, ax=None, *, ylabel="final loss", log_y=True, styles=None):
     """A learning-rate sweep: ``results`` maps a label to one value per η in ``etas``
     (NaN or inf marks a run that diverged; it is drawn as a gap with a cross)."""
     ax = ax or plt.subplots(figsize=(6, 4))[1]
     etas = np.asarray(etas, dtype=float)
     for label, values in results.items():
         values = np.asarray(values, dtype=float)
-        colour, line = style_for(label)
+        colour, line = _style(label, styles)
         ok = np.isfinite(values)
         ax.plot(etas, np.where(ok, values, np.nan), line, marker="o", ms=3, color=colour, label=label)
         if (~ok).any():
@@ -128,7 +143,7 @@ def sweep(etas, results, ax=None, *, ylabel="final loss", log_y=True):
     return ax
 
 
-def animate(surface, runs, *, frames=120, interval=50, window=None, figsize=(6, 4.5), tail=None):
+def animate(surface, runs, *, frames=120, interval=50, window=None, figsize=(6, 4.5), tail=None, styles=None):
     """An animation of the runs racing on the contours of ``surface``.
 
     Each run's path is sampled at ``frames`` evenly spaced steps, so runs of any
@@ -140,7 +155,7 @@ def animate(surface, runs, *, frames=120, interval=50, window=None, figsize=(6, 
     lines, heads, pts = [], [], []
     for label, run in runs.items():
         points = np.asarray(getattr(run, "trajectory", run))
-        colour, line = style_for(label)
+        colour, line = _style(label, styles)
         (ln,) = ax.plot([], [], line, color=colour, lw=1.8, label=label)
         (hd,) = ax.plot([], [], "o", color=colour, ms=6)
         lines.append(ln)
