@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed
 
 ASSETS := book/_static/vendor/.installed
 
-.PHONY: book test bench lock clean
+.PHONY: book test bench lock clean browser
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,7 +27,14 @@ $(ASSETS): book/_assets/package.json book/_assets/package-lock.json book/_ext/ve
 book: $(STAMP) $(ASSETS)
 	$(VENV)/bin/jupyter-book build . --builder html -W -n --keep-going
 
-test: $(STAMP)
+# Headless Chromium renders the built book in the tests (Debian's package).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+# Every test: the book build (warnings are errors) and then the whole suite,
+# including the browser tests of the built pages.
+test: book browser
 	$(PY) -m pytest
 
 bench: $(STAMP)

@@ -12,6 +12,8 @@ matplotlib.
 
 from __future__ import annotations
 
+import re
+
 import matplotlib
 
 import matplotlib.pyplot as plt
@@ -190,7 +192,19 @@ def to_html(anim, *, dpi=72, frame_format="jpeg", embed_limit_mb=40):
     anim._fig.set_dpi(dpi)
     with matplotlib.rc_context({"animation.frame_format": frame_format,
                                 "animation.embed_limit": embed_limit_mb}):
-        return anim.to_jshtml(default_mode="once")
+        html = anim.to_jshtml(default_mode="once")
+    # matplotlib's player takes its button icons from a font on a CDN; a page
+    # that must work offline gets plain Unicode symbols instead.
+    html = re.sub(r'<link rel="stylesheet"\s*href="https?://[^"]*font-awesome[^"]*">', "", html)
+    return re.sub(r'<i class="fa (fa-[a-z-]+)( fa-flip-horizontal)?"></i>',
+                  lambda m: _PLAYER_SYMBOLS["reverse" if m.group(2) else m.group(1)], html)
+
+
+_PLAYER_SYMBOLS = {
+    "fa-fast-backward": "&#x23EE;", "fa-step-backward": "&#x23F4;&#x2759;", "reverse": "&#x25C0;",
+    "fa-pause": "&#x23F8;", "fa-play": "&#x25B6;", "fa-step-forward": "&#x2759;&#x23F5;",
+    "fa-fast-forward": "&#x23ED;", "fa-minus": "&#x2212;", "fa-plus": "+",
+}
 
 
 def explorer(surface="beale", n_steps=500):
