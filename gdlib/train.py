@@ -36,6 +36,7 @@ from ._numba import _OPTIONS, lookahead_signature, step_signature
 from .data import Split
 from .models.base import EVAL, TRAIN, loss_grad_signature
 from .schedules import Constant, Plateau, Schedule, schedule_factor
+from .strategies import EarlyStopping, gradient_noise_std
 
 STATUS = ("ok", "nonfinite_gradient", "diverged")
 
@@ -73,7 +74,7 @@ def _epoch(step, lookahead, loss_grad, theta, S, h, c, X, y, order, batch_size, 
         if record:
             step_losses[b] = loss
         if noise_eta > 0.0:
-            sigma = np.sqrt(noise_eta / (1.0 + c[0]) ** noise_gamma)
+            sigma = gradient_noise_std(c[0], noise_eta, noise_gamma)
             for i in range(g.size):
                 g[i] += sigma * np.random.standard_normal()
         for i in range(g.size):
@@ -224,7 +225,8 @@ def train(model, optimizer, data, *, epochs=10, batch_size=32, seed=0, order="sh
     start = time.perf_counter()
     evaluate(start)
     history.eta.append(float("nan"))
-    best_loss, best_epoch = history.val_loss[0], 0
+    stopper = EarlyStopping(early_stopping if early_stopping is not None else epochs + 1, min_delta)
+    stopper.update(0, history.val_loss[0])
     best_theta, best_buffers = theta.copy(), buffers.copy()
     plateau_factor, plateau_count, plateau_best = 1.0, 0, history.val_loss[0]
     status, steps, stopped_early = 0, 0, False
@@ -254,12 +256,11 @@ def train(model, optimizer, data, *, epochs=10, batch_size=32, seed=0, order="sh
         if bar is not None:
             bar.set_postfix(train=f"{history.train_loss[-1]:.4g}", val=f"{history.val_loss[-1]:.4g}")
             bar.update(1)
-        if history.val_loss[-1] < best_loss - min_delta:
-            best_loss, best_epoch = history.val_loss[-1], epoch
-            best_theta, best_buffers = theta.copy(), buffers.copy()
-        elif early_stopping is not None and epoch - best_epoch > early_stopping:
+        if stopper.update(epoch, history.val_loss[-1]):
             stopped_early = True
             break
+        if stopper.best_epoch == epoch:
+            best_theta, best_buffers = theta.copy(), buffers.copy()
         if plateau is not None:
             if history.val_loss[-1] < plateau_best * (1 - plateau.threshold):
                 plateau_best, plateau_count = history.val_loss[-1], 0
@@ -272,4 +273,4 @@ def train(model, optimizer, data, *, epochs=10, batch_size=32, seed=0, order="sh
         bar.close()
     if early_stopping is not None:
         theta, buffers = best_theta, best_buffers
-    return TrainResult(theta, buffers, state, history, steps, STATUS[status], best_epoch, stopped_early)
+    return TrainResult(theta, buffers, state, history, steps, STATUS[status], stopper.best_epoch, stopped_early)

@@ -1,0 +1,1 @@
+"""Autograded exercises: checks against gdlib, a sandbox for untrusted code, class grading."""

@@ -1,0 +1,497 @@
+"""Check a student's functions against gdlib and say what is wrong.
+
+The same checks serve two places:
+
+* in a student's notebook (:func:`autograde.notebook.check`), calling the
+  student's functions directly, for instant feedback;
+* in class grading (:mod:`autograde.grade`), calling them through a sandbox
+  (:mod:`autograde.sandbox`): a separate process that holds only the student's
+  code, so the references and the comparisons here are out of its reach.
+
+A :class:`Caller` hides the difference: ``caller.call(name, *args, **kwargs)``
+returns the function's result and the arguments as they were after the call
+(to notice inputs modified in place).
+
+Each question runs a fixed set of cases (fixed seeds: grading twice gives the
+same grades), each worth an equal share of the question's points. When the
+answer differs from the reference, the report names the first differing step
+and quantity, and compares the answer with every known mistake: if it matches
+one, the feedback says which mistake in plain words.
+"""
+
+from __future__ import annotations
+
+import copy
+import zlib
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import references as ref
+
+RTOL = 1e-8
+
+
+class StudentError(Exception):
+    """The student's code raised, timed out, crashed or returned something unusable."""
+
+
+@dataclass
+class Quadratic:
+    """∇J for J = ½ θᵀAθ, a gradient the sandbox can rebuild from its matrix."""
+
+    A: np.ndarray
+
+    def __call__(self, x):
+        x = np.asarray(x, dtype=np.float64)
+        return (self.A @ x.reshape(-1)).reshape(x.shape)
+
+
+@dataclass
+class Rng:
+    """A NumPy generator the sandbox can rebuild from its seed."""
+
+    seed: int
+
+    def make(self):
+        return np.random.default_rng(self.seed)
+
+
+class InProcessCaller:
+    """Calls the student's functions directly (notebook feedback)."""
+
+    def __init__(self, namespace):
+        self.namespace = namespace
+
+    def call(self, name, *args, **kwargs):
+        fn = self.namespace.get(name)
+        if not callable(fn):
+            raise StudentError(f"define a function called {name}")
+        live = [_materialize(a) for a in args]
+        kw = {k: _materialize(v) for k, v in kwargs.items()}
+        try:
+            result = fn(*live, **kw)
+        except Exception as exc:  # the student's code raised: report it, do not crash
+            raise StudentError(f"{name} raised {type(exc).__name__}: {exc}") from None
+        return _plain(result), [_plain(a) for a in live]
+
+
+def _materialize(value):
+    if isinstance(value, Rng):
+        return value.make()
+    if isinstance(value, Quadratic):
+        return value
+    return copy.deepcopy(value)
+
+
+def _plain(value):
+    """Copy a returned value into plain Python/NumPy data (never a live object)."""
+    if isinstance(value, np.ndarray):
+        return np.array(value, copy=True)
+    if isinstance(value, (list, tuple)):
+        return type(value)(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+@dataclass
+class CaseResult:
+    name: str
+    passed: bool
+    message: str = ""
+
+
+@dataclass
+class QuestionResult:
+    question: str
+    points: float
+    cases: list = field(default_factory=list)
+    diagnosis: list = field(default_factory=list)
+
+    @property
+    def score(self):
+        if not self.cases:
+            return 0.0
+        return self.points * sum(c.passed for c in self.cases) / len(self.cases)
+
+    def report(self):
+        lines = [f"{self.question}: {self.score:g} / {self.points:g} points"]
+        for c in self.cases:
+            lines.append(f"  [{'ok' if c.passed else 'x '}] {c.name}" + (f": {c.message}" if c.message else ""))
+        for d in dict.fromkeys(self.diagnosis):
+            lines.append(f"  -> {d}")
+        return "\n".join(lines)
+
+
+def _seed(*parts):
+    return zlib.crc32("/".join(map(str, parts)).encode())
+
+
+def _close(a, b):
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape:
+        return False
+    scale = max(float(np.nanmax(np.abs(b))) if b.size and np.isfinite(b).any() else 0.0, 1e-300)
+    return bool(np.allclose(a, b, rtol=RTOL, atol=RTOL * scale * 1e-3, equal_nan=True))
+
+
+def _describe(a, b):
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape:
+        return f"shape {a.shape}, expected {b.shape}"
+    if np.isnan(a).any() and not np.isnan(b).any():
+        return "contains NaN where the correct value is finite"
+    i = np.unravel_index(np.argmax(np.abs(a - b)), a.shape)
+    return f"entry {tuple(int(k) for k in i)} is {a[i]:.10g}, expected {b[i]:.10g}"
+
+
+# ------------------------------------------------------------- step questions
+def _step_cases(q):
+    """(name, theta0, gradients or gradient function, hyperparameters) for a step question."""
+    name = q.function
+    cases = []
+    rng = np.random.default_rng(_seed(name, "cases"))
+    d = 6
+    ordinary = rng.standard_normal((6, d))
+    tiny = rng.standard_normal((6, d))
+    tiny[:3, :2] = 0.0  # exactly zero at first: the state is still zero there
+    tiny[:, 2] = 1e-12
+    large = rng.standard_normal((6, d)) * 1e4
+    other = dict(q.hyper)
+    for k in other:
+        other[k] = {"eta": other[k] * 2, "gamma": 0.5, "beta1": 0.8, "beta2": 0.95, "eps": other[k] * 10}.get(k, other[k])
+    theta0 = rng.standard_normal(d)
+    if q.gradient == "lookahead":
+        M = rng.standard_normal((d, d))
+        A = Quadratic(M @ M.T / d + np.eye(d))
+        cases.append(("ordinary quadratic", theta0, A, q.hyper))
+        cases.append(("steep quadratic", theta0, Quadratic(A.A * 30.0), q.hyper))
+        cases.append(("other hyperparameters", theta0, A, other))
+        cases.append(("2-D parameters", theta0.reshape(2, 3), A, q.hyper))
+    else:
+        cases.append(("ordinary gradients", theta0, ordinary, q.hyper))
+        cases.append(("zero and tiny gradients", theta0, tiny, q.hyper))
+        cases.append(("large gradients", theta0, large, q.hyper))
+        cases.append(("other hyperparameters", theta0, ordinary, other))
+        cases.append(("2-D parameters", theta0.reshape(2, 3), ordinary.reshape(6, 2, 3), q.hyper))
+    return cases
+
+
+def _zero_state(q, theta):
+    state = {k: np.zeros_like(theta, dtype=np.float64) for k in q.keys}
+    if q.has_t:
+        state["t"] = 0
+    return state
+
+
+def _trajectory(q, step, theta0, grads, hyper):
+    """Run a reference or mistake rule for the case; returns [(theta, state), ...] per step."""
+    theta, state = np.array(theta0, dtype=np.float64), _zero_state(q, theta0)
+    out = []
+    n = 6
+    for k in range(n):
+        if q.gradient == "lookahead":
+            theta, state = step(theta, state, grads, **hyper)
+        else:
+            theta, state = step(theta, grads[k], state, **hyper)
+        out.append((np.array(theta), {key: (np.array(v) if key != "t" else v) for key, v in state.items()}))
+    return out
+
+
+def _first_difference(q, student, reference):
+    for k, ((th_s, st_s), (th_r, st_r)) in enumerate(zip(student, reference), start=1):
+        if not _close(th_s, th_r):
+            return f"step {k}: θ {_describe(th_s, th_r)}"
+        for key in q.keys:
+            if not _close(st_s[key], st_r[key]):
+                return f"step {k}: state[{key!r}] {_describe(st_s[key], st_r[key])}"
+        if q.has_t and st_s["t"] != st_r["t"]:
+            return f"step {k}: state['t'] is {st_s['t']!r}, expected {st_r['t']}"
+    return None
+
+
+def _matches(q, student, variant):
+    return _first_difference(q, student, variant) is None
+
+
+def _validate_state(q, state, theta_shape, where):
+    if not isinstance(state, dict):
+        raise StudentError(f"{where} must return the state as a dict, got {type(state).__name__}")
+    for key in q.keys:
+        if key not in state:
+            raise StudentError(f"{where}: the state has no entry {key!r} (expected keys {list(q.keys)})")
+        arr = np.asarray(state[key])
+        if arr.shape != tuple(theta_shape) or not np.issubdtype(arr.dtype, np.floating):
+            raise StudentError(f"{where}: state[{key!r}] must be a float array shaped like θ {tuple(theta_shape)}, "
+                               f"got {arr.dtype} {arr.shape}")
+    if q.has_t and ("t" not in state or not isinstance(state["t"], (int, np.integer))):
+        raise StudentError(f"{where}: the state needs the step count 't' as a whole number")
+
+
+def check_step_question(q, caller):
+    result = QuestionResult(q.function, q.points)
+    mutated, calls = False, 0
+    for name, theta0, grads, hyper in _step_cases(q):
+        reference = _trajectory(q, q.reference, theta0, grads, hyper)
+        try:
+            state, _ = caller.call(q.init, np.array(theta0))
+            _validate_state(q, state, np.shape(theta0), q.init)
+            if q.has_t and state["t"] != 0:
+                raise StudentError(f"{q.init} must start the step count at t = 0, got {state['t']!r}")
+            for key in q.keys:
+                if np.any(np.asarray(state[key]) != 0):
+                    raise StudentError(f"{q.init} must start {key!r} at zero")
+            theta = np.array(theta0, dtype=np.float64)
+            student = []
+            for k in range(6):
+                if q.gradient == "lookahead":
+                    args = (theta, state, grads)
+                else:
+                    args = (theta, np.array(grads[k]), state)
+                out, after = caller.call(q.function, *args, **hyper)
+                calls += 1
+                if not (isinstance(out, tuple) and len(out) == 2):
+                    raise StudentError(f"{q.function} must return a pair (theta, state)")
+                before_theta, before_state = args[0], args[1] if q.gradient == "lookahead" else args[2]
+                after_theta = after[0]
+                after_state = after[1] if q.gradient == "lookahead" else after[2]
+                if not np.array_equal(after_theta, before_theta) or any(
+                        not np.array_equal(np.asarray(after_state[key]), np.asarray(before_state[key]))
+                        for key in q.keys):
+                    mutated = True
+                theta, state = np.asarray(out[0], dtype=np.float64), out[1]
+                if theta.shape != np.shape(theta0):
+                    raise StudentError(f"{q.function} returned θ of shape {theta.shape}, expected {np.shape(theta0)}")
+                _validate_state(q, state, np.shape(theta0), q.function)
+                student.append((theta.copy(), {key: (np.array(v) if key != "t" else v) for key, v in state.items()}))
+        except StudentError as exc:
+            result.cases.append(CaseResult(name, False, str(exc)))
+            continue
+        difference = _first_difference(q, student, reference)
+        if difference is None:
+            result.cases.append(CaseResult(name, True))
+            continue
+        result.cases.append(CaseResult(name, False, difference))
+        for mistake in q.mistakes:
+            if _matches(q, student, _trajectory(q, mistake.fn, theta0, grads, hyper)):
+                result.diagnosis.append(mistake.message)
+                break
+    if calls == 0:
+        message = "not checked: the function never returned"
+    elif mutated:
+        message = ("your function modified θ or the state it was given in place; return new arrays instead "
+                   "(e.g. v = gamma * v + ..., not v *= gamma)")
+    else:
+        message = ""
+    result.cases.append(CaseResult("inputs left unchanged", calls > 0 and not mutated, message))
+    if mutated:
+        result.diagnosis.append("Do not modify the arrays passed in: compute new ones and return them.")
+    return result
+
+
+# --------------------------------------------------- gradient-descent loops
+def _linear_data(seed, n=23, p=3):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, p))
+    y = X @ rng.standard_normal(p) + 0.1 * rng.standard_normal(n)
+    return X, y, rng.standard_normal(p + 1)
+
+
+def check_epoch_batches(caller, points=4):
+    result = QuestionResult("epoch_batches", points)
+    for n, bs in ((50, 7), (64, 16), (10, 10), (9, 1), (31, 8)):
+        name = f"n = {n}, batch size {bs}"
+        seed = _seed("epoch_batches", n, bs)
+        expected = ref.epoch_batches_ref(n, bs, np.random.default_rng(seed))
+        try:
+            batches, _ = caller.call("epoch_batches", n, bs, Rng(seed))
+            batches = [np.asarray(b) for b in batches]
+            if not all(np.issubdtype(b.dtype, np.integer) and b.ndim == 1 for b in batches):
+                raise StudentError("return a list of 1-D integer index arrays")
+        except (StudentError, TypeError, ValueError) as exc:
+            result.cases.append(CaseResult(name, False, str(exc)))
+            continue
+        seen = np.concatenate(batches) if batches else np.array([], dtype=int)
+        counts = np.bincount(seen[(seen >= 0) & (seen < n)], minlength=n) if seen.size else np.zeros(n, int)
+        sizes = [len(b) for b in batches]
+        want_sizes = [len(b) for b in expected]
+        if np.any(counts == 0):
+            result.cases.append(CaseResult(name, False, f"{int(np.sum(counts == 0))} samples are never visited"))
+            if sizes == want_sizes[:-1] or (n % bs and sum(sizes) == n - n % bs):
+                result.diagnosis.append("The last, smaller batch is missing: when the batch size does not divide n, "
+                                        "keep the remainder as a final batch so no sample is skipped.")
+            else:
+                result.diagnosis.append("Some samples are skipped in an epoch: every sample must appear exactly once.")
+        elif np.any(counts > 1) or seen.size != n:
+            result.cases.append(CaseResult(name, False, "some samples appear more than once"))
+            result.diagnosis.append("Samples are repeated within an epoch (sampling with replacement?): shuffle a "
+                                    "permutation instead, e.g. rng.permutation(n).")
+        elif sizes != want_sizes:
+            result.cases.append(CaseResult(name, False, f"batch sizes {sizes}, expected {want_sizes}"))
+            result.diagnosis.append("Cut the shuffled order into consecutive batches of batch_size; only the last "
+                                    "may be smaller.")
+        elif not all(np.array_equal(a, b) for a, b in zip(batches, expected)):
+            result.cases.append(CaseResult(name, False, "the order differs from rng.permutation(n)"))
+            if np.array_equal(seen, np.arange(n)):
+                result.diagnosis.append("The samples are not shuffled: draw the epoch's order with rng.permutation(n).")
+            else:
+                result.diagnosis.append("Shuffle with exactly one call rng.permutation(n) per epoch, so the order can "
+                                        "be reproduced from the generator.")
+        else:
+            result.cases.append(CaseResult(name, True))
+    return result
+
+
+def _summed_gradient(theta, X, y):
+    return ref.batch_gradient_ref(theta, X, y) * len(y)
+
+
+def check_batch_gradient(caller, points=3):
+    result = QuestionResult("batch_gradient", points)
+    for n in (1, 5, 17):
+        X, y, theta = _linear_data(_seed("batch_gradient", n), n=n)
+        name = f"batch of {n}"
+        expected = ref.batch_gradient_ref(theta, X, y)
+        try:
+            got, _ = caller.call("batch_gradient", theta, X, y)
+        except StudentError as exc:
+            result.cases.append(CaseResult(name, False, str(exc)))
+            continue
+        if _close(got, expected):
+            result.cases.append(CaseResult(name, True))
+            continue
+        result.cases.append(CaseResult(name, False, f"gradient {_describe(got, expected)}"))
+        if n > 1 and _close(got, _summed_gradient(theta, X, y)):
+            result.diagnosis.append("Your gradient is summed over the batch, not averaged: divide by the batch "
+                                    "size (otherwise the effective learning rate grows with the batch).")
+        elif _close(got, -expected):
+            result.diagnosis.append("Sign error: the gradient of ½(xᵀw + b − y)² is (xᵀw + b − y)·(x, 1).")
+    return result
+
+
+def check_sgd_epoch(caller, points=3):
+    result = QuestionResult("sgd_epoch", points)
+    for n, bs in ((23, 5), (23, 23), (12, 1)):
+        X, y, theta = _linear_data(_seed("sgd_epoch", n, bs), n=n)
+        name = f"n = {n}, batch size {bs}"
+        seed = _seed("sgd_epoch_rng", n, bs)
+        expected = ref.sgd_epoch_ref(theta, X, y, 0.05, bs, np.random.default_rng(seed))
+        try:
+            got, _ = caller.call("sgd_epoch", theta, X, y, 0.05, bs, Rng(seed))
+        except StudentError as exc:
+            result.cases.append(CaseResult(name, False, str(exc)))
+            continue
+        if _close(got, expected):
+            result.cases.append(CaseResult(name, True))
+            continue
+        result.cases.append(CaseResult(name, False, f"θ after the epoch: {_describe(got, expected)}"))
+        if bs > 1 and _close(got, ref.sgd_epoch_ref(theta, X, y, 0.05 * bs, bs, np.random.default_rng(seed))):
+            result.diagnosis.append("Each step uses the summed batch gradient: average it over the batch.")
+    return result
+
+
+# ------------------------------------------------------------------ strategies
+def _early_variant(losses, patience, min_delta, *, off_by_one=False, previous=False, ignore_delta=False):
+    best, best_epoch, last = np.inf, None, np.inf
+    for epoch, loss in enumerate(losses):
+        reference_point = last if previous else best
+        delta = 0.0 if ignore_delta else min_delta
+        if best_epoch is None or loss < reference_point - delta:
+            if loss < best:
+                best, best_epoch = loss, epoch
+            last = loss
+            continue
+        last = loss
+        if (epoch - best_epoch >= patience) if off_by_one else (epoch - best_epoch > patience):
+            return epoch, best_epoch
+    return len(losses) - 1, best_epoch
+
+
+EARLY_CASES = [
+    ("improves then stalls", [1.0, 0.8, 0.7, 0.71, 0.72, 0.73, 0.74, 0.75], 2, 0.0),
+    ("patience 0", [1.0, 0.9, 0.95, 0.5], 0, 0.0),
+    ("never stops", [1.0, 0.9, 0.8, 0.7], 1, 0.0),
+    ("min_delta", [1.0, 0.99, 0.985, 0.98, 0.5, 0.4], 2, 0.05),
+    ("noisy", [1.0, 0.6, 0.7, 0.65, 0.62, 0.9, 0.61, 0.59, 0.8, 0.8, 0.8], 3, 0.0),
+]
+
+
+def check_early_stopping(caller, points=4):
+    result = QuestionResult("early_stopping", points)
+    mistakes = [
+        (dict(off_by_one=True), "You stop after `patience` epochs without improvement; wait for more than "
+                                "`patience` epochs (patience 0 stops at the first epoch that does not improve)."),
+        (dict(previous=True), "You compare with the previous epoch instead of the best so far."),
+        (dict(ignore_delta=True), "An improvement must beat the best loss by more than min_delta."),
+    ]
+    for name, losses, patience, delta in EARLY_CASES:
+        expected = ref.early_stopping_ref(losses, patience, delta)
+        try:
+            got, _ = caller.call("early_stopping", list(losses), patience, delta)
+            got = tuple(int(v) for v in got)
+        except (StudentError, TypeError, ValueError) as exc:
+            result.cases.append(CaseResult(name, False, str(exc)))
+            continue
+        if got == expected:
+            result.cases.append(CaseResult(name, True))
+            continue
+        result.cases.append(CaseResult(name, False, f"returned (stop, best) = {got}, expected {expected}"))
+        if got[1] == got[0] and expected[1] != expected[0]:
+            result.diagnosis.append("The best epoch is the one with the lowest validation loss, whose parameters "
+                                    "are restored, not the epoch where training stopped.")
+        for options, message in mistakes:
+            if got == _early_variant(losses, patience, delta, **options):
+                result.diagnosis.append(message)
+                break
+    return result
+
+
+def check_noisy_gradient(caller, points=3):
+    result = QuestionResult("noisy_gradient", points)
+    for t, eta, gamma in ((0, 0.3, 0.55), (10, 0.01, 0.55), (999, 1.0, 1.0)):
+        name = f"t = {t}, η = {eta}, γ = {gamma}"
+        seed = _seed("noise", t)
+        g = np.linspace(-1.0, 1.0, 7)
+        z = np.random.default_rng(seed).standard_normal(g.shape)
+        expected = g + ref.noise_std_ref(t, eta, gamma) * z
+        try:
+            got, after = caller.call("noisy_gradient", g, t, eta, gamma, Rng(seed))
+        except StudentError as exc:
+            result.cases.append(CaseResult(name, False, str(exc)))
+            continue
+        if not np.array_equal(after[0], g):
+            result.cases.append(CaseResult(name, False, "the gradient passed in was modified"))
+            result.diagnosis.append("Return a new array: do not add the noise into g in place.")
+            continue
+        if _close(got, expected):
+            result.cases.append(CaseResult(name, True))
+            continue
+        result.cases.append(CaseResult(name, False, f"noisy gradient {_describe(got, expected)}"))
+        variance = eta / (1 + t) ** gamma
+        if _close(got, g + variance * z):
+            result.diagnosis.append("σ_t² = η/(1 + t)^γ is the variance: scale the standard normal draw by its "
+                                    "square root.")
+        elif _close(got, g + np.sqrt(eta / (2 + t) ** gamma) * z):
+            result.diagnosis.append("t is off by one: the first step (t = 0) uses σ_0² = η.")
+    return result
+
+
+FUNCTION_CHECKS = {
+    "epoch_batches": check_epoch_batches,
+    "batch_gradient": check_batch_gradient,
+    "sgd_epoch": check_sgd_epoch,
+    "early_stopping": check_early_stopping,
+    "noisy_gradient": check_noisy_gradient,
+}
+
+
+def check(question, caller):
+    """Run the checks of one question (a function name) through ``caller``."""
+    if question in ref.STEP_QUESTIONS:
+        return check_step_question(ref.STEP_QUESTIONS[question], caller)
+    if question in FUNCTION_CHECKS:
+        return FUNCTION_CHECKS[question](caller)
+    raise KeyError(f"unknown question {question!r}")

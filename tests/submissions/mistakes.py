@@ -1,0 +1,184 @@
+"""Wrong answers, one per common mistake, as students write them.
+
+Each entry: (question, the function's wrong source, words the diagnosis must contain).
+The source replaces the correct function in ``correct.py``.
+"""
+
+MISTAKES = [
+    ("momentum_step", '''
+def momentum_step(theta, g, state, eta, gamma):
+    v = gamma * state["v"] + (1 - gamma) * g
+    return theta - eta * v, {"v": v}
+''', "exponential moving average"),
+    ("momentum_step", '''
+def momentum_step(theta, g, state, eta, gamma):
+    v = gamma * state["v"] + g
+    return theta - eta * v, {"v": v}
+''', "η multiplies it afterwards"),
+    ("momentum_step", '''
+def momentum_step(theta, g, state, eta, gamma):
+    v = gamma * state["v"] + eta * g
+    return theta + v, {"v": v}
+''', "uphill"),
+    ("momentum_step", '''
+def momentum_step(theta, g, state, eta, gamma):
+    state["v"] *= gamma
+    state["v"] += eta * g
+    theta -= state["v"]
+    return theta, state
+''', "Do not modify the arrays passed in"),
+    ("nesterov_step", '''
+def nesterov_step(theta, state, grad_fn, eta, gamma):
+    v = gamma * state["v"] + eta * grad_fn(theta)
+    return theta - v, {"v": v}
+''', "classical momentum"),
+    ("adagrad_step", '''
+def adagrad_step(theta, g, state, eta, eps):
+    G = state["G"] + g * g
+    return theta - eta / (np.sqrt(G) + eps) * g, {"G": G}
+''', "ε outside the square root"),
+    ("adadelta_step", '''
+def adadelta_step(theta, g, state, gamma, eps):
+    Eg2 = gamma * state["Eg2"] + (1 - gamma) * g * g
+    guess = -np.sqrt(state["Edelta2"] + eps) / np.sqrt(Eg2 + eps) * g
+    Ed = gamma * state["Edelta2"] + (1 - gamma) * guess * guess
+    delta = -np.sqrt(Ed + eps) / np.sqrt(Eg2 + eps) * g
+    return theta + delta, {"Eg2": Eg2, "Edelta2": Ed}
+''', "RMS[Δθ]_t"),
+    ("adadelta_step", '''
+def adadelta_step(theta, g, state, gamma, eps):
+    Eg2 = gamma * state["Eg2"] + (1 - gamma) * g * g
+    delta = -np.sqrt(state["Edelta2"] + eps) / np.sqrt(Eg2 + eps) * g
+    new = theta + delta
+    Ed = gamma * state["Edelta2"] + (1 - gamma) * new * new
+    return new, {"Eg2": Eg2, "Edelta2": Ed}
+''', "θ² instead of the squared update"),
+    ("rmsprop_step", '''
+def rmsprop_step(theta, g, state, eta, gamma, eps):
+    Eg2 = gamma * state["Eg2"] + (1 - gamma) * g * g
+    return theta - eta / (np.sqrt(Eg2) + eps) * g, {"Eg2": Eg2}
+''', "ε outside the square root"),
+    ("adam_step", '''
+def adam_step(theta, g, state, eta, beta1, beta2, eps):
+    t = state["t"]
+    m = beta1 * state["m"] + (1 - beta1) * g
+    v = beta2 * state["v"] + (1 - beta2) * g * g
+    m_hat = m / (1 - beta1 ** t); v_hat = v / (1 - beta2 ** t)
+    return theta - eta * m_hat / (np.sqrt(v_hat) + eps), {"m": m, "v": v, "t": t + 1}
+''', "before it is increased"),
+    ("adam_step", '''
+def adam_step(theta, g, state, eta, beta1, beta2, eps):
+    t = state["t"] + 1
+    m = beta1 * state["m"] + (1 - beta1) * g
+    v = beta2 * state["v"] + (1 - beta2) * g * g
+    m_hat = m / (1 - beta1 ** t); v_hat = v / (1 - beta2 ** t)
+    return theta - eta * m_hat / (np.sqrt(v_hat) + eps), {"m": m, "v": v, "t": state["t"]}
+''', "never changes"),
+    ("adam_step", '''
+def adam_step(theta, g, state, eta, beta1, beta2, eps):
+    t = state["t"] + 1
+    m = beta1 * state["m"] + (1 - beta1) * g
+    v = beta2 * state["v"] + (1 - beta2) * g * g
+    return theta - eta * m / (np.sqrt(v) + eps), {"m": m, "v": v, "t": t}
+''', "bias correction"),
+    ("adam_step", '''
+def adam_step(theta, g, state, eta, beta1, beta2, eps):
+    t = state["t"] + 1
+    m = beta1 * state["m"] + (1 - beta1) * g
+    v = beta2 * state["v"] + (1 - beta2) * g * g
+    m_hat = m / (1 - beta1 ** t); v_hat = v / (1 - beta2 ** t)
+    return theta - eta * m_hat / np.sqrt(v_hat + eps), {"m": m, "v": v, "t": t}
+''', "inside the square root"),
+    ("adam_step", '''
+def adam_step(theta, g, state, eta, beta1, beta2, eps):
+    t = state["t"] + 1
+    if state["t"] == 0:
+        m, v = g.copy(), g * g
+    else:
+        m = beta1 * state["m"] + (1 - beta1) * g
+        v = beta2 * state["v"] + (1 - beta2) * g * g
+    m_hat = m / (1 - beta1 ** t); v_hat = v / (1 - beta2 ** t)
+    return theta - eta * m_hat / (np.sqrt(v_hat) + eps), {"m": m, "v": v, "t": t}
+''', "start from the first gradient"),
+    ("adam_step", '''
+def adam_step(theta, g, state, eta, beta1, beta2, eps):
+    t = state["t"] + 1
+    m = beta1 * state["m"] + (1 - beta1) * g
+    v = beta2 * state["v"] + (1 - beta2) * g * g
+    m_hat = m / (1 - beta1 ** t); v_hat = v / (1 - beta2 ** t)
+    return theta + eta * m_hat / (np.sqrt(v_hat) + eps), {"m": m, "v": v, "t": t}
+''', "step 1"),
+    ("adamax_step", '''
+def adamax_step(theta, g, state, eta, beta1, beta2):
+    t = state["t"] + 1
+    m = beta1 * state["m"] + (1 - beta1) * g
+    u = np.maximum(beta2 * state["u"], np.abs(g))
+    return theta - eta / (1 - beta1 ** t) * m / u, {"m": m, "u": u, "t": t}
+''', "0/0 = NaN"),
+    ("nadam_step", '''
+def nadam_step(theta, g, state, eta, beta1, beta2, eps):
+    t = state["t"] + 1
+    m = beta1 * state["m"] + (1 - beta1) * g
+    v = beta2 * state["v"] + (1 - beta2) * g * g
+    m_hat = m / (1 - beta1 ** t); v_hat = v / (1 - beta2 ** t)
+    return theta - eta * m_hat / (np.sqrt(v_hat) + eps), {"m": m, "v": v, "t": t}
+''', "Your step is Adam's"),
+    ("amsgrad_step", '''
+def amsgrad_step(theta, g, state, eta, beta1, beta2, eps):
+    m = beta1 * state["m"] + (1 - beta1) * g
+    v = beta2 * state["v"] + (1 - beta2) * g * g
+    v_hat = np.maximum(state["v_hat"], g * g)
+    return theta - eta * m / (np.sqrt(v_hat) + eps), {"m": m, "v": v, "v_hat": v_hat}
+''', "maximum is over the squared gradients"),
+    ("epoch_batches", '''
+def epoch_batches(n, batch_size, rng):
+    order = rng.permutation(n)
+    return [order[i:i + batch_size] for i in range(0, n - batch_size + 1, batch_size)]
+''', "last, smaller batch is missing"),
+    ("epoch_batches", '''
+def epoch_batches(n, batch_size, rng):
+    rows = rng.integers(0, n, size=n)
+    return [rows[i:i + batch_size] for i in range(0, n, batch_size)]
+''', "skipped"),
+    ("epoch_batches", '''
+def epoch_batches(n, batch_size, rng):
+    order = np.arange(n)
+    return [order[i:i + batch_size] for i in range(0, n, batch_size)]
+''', "not shuffled"),
+    ("batch_gradient", '''
+def batch_gradient(theta, X, y):
+    r = X @ theta[:-1] + theta[-1] - y
+    return np.append(X.T @ r, r.sum())
+''', "summed over the batch"),
+    ("sgd_epoch", '''
+def sgd_epoch(theta, X, y, eta, batch_size, rng):
+    for rows in epoch_batches(len(y), batch_size, rng):
+        r = X[rows] @ theta[:-1] + theta[-1] - y[rows]
+        theta = theta - eta * np.append(X[rows].T @ r, r.sum())
+    return theta
+''', "summed batch gradient"),
+    ("early_stopping", '''
+def early_stopping(val_losses, patience, min_delta=0.0):
+    best, best_epoch = None, None
+    for epoch, loss in enumerate(val_losses):
+        if best is None or loss < best - min_delta:
+            best, best_epoch = loss, epoch
+        elif epoch - best_epoch >= patience:
+            return epoch, best_epoch
+    return len(val_losses) - 1, best_epoch
+''', "wait for more than"),
+    ("early_stopping", '''
+def early_stopping(val_losses, patience, min_delta=0.0):
+    best, best_epoch = None, None
+    for epoch, loss in enumerate(val_losses):
+        if best is None or loss < best - min_delta:
+            best, best_epoch = loss, epoch
+        elif epoch - best_epoch > patience:
+            return epoch, epoch
+    return len(val_losses) - 1, len(val_losses) - 1
+''', "not the epoch where training stopped"),
+    ("noisy_gradient", '''
+def noisy_gradient(g, t, eta_noise, gamma, rng):
+    return g + eta_noise / (1 + t) ** gamma * rng.standard_normal(g.shape)
+''', "is the variance"),
+]
