@@ -1,0 +1,37 @@
+"""Command line: ``python -m autograde release | grade``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import course
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m autograde", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    rel = sub.add_parser("release", help="generate exercises/ from solutions/ (nbgrader generate_assignment)")
+    rel.add_argument("assignments", nargs="*", default=list(course.ASSIGNMENTS))
+    gr = sub.add_parser("grade", help="grade every submission in submitted/ and export the grades")
+    gr.add_argument("assignments", nargs="*", default=list(course.ASSIGNMENTS))
+    gr.add_argument("--root", default=str(course.ROOT), help="course directory (holds submitted/)")
+    gr.add_argument("--force", action="store_true", help="grade again what was already graded")
+    gr.add_argument("--csv", default="grades.csv", help="where to export the grades (relative to --root)")
+    gr.add_argument("--timeout", type=float, default=10.0, help="seconds one call of a student's function may take")
+    gr.add_argument("--no-progress", action="store_true")
+    args = parser.parse_args(argv)
+    if args.command == "release":
+        course.release(args.assignments)
+        print(f"released {', '.join(args.assignments)} into exercises/")
+        return 0
+    from .grade import grade_class
+
+    summary = grade_class(args.root, args.assignments, force=args.force, csv=args.csv, call_timeout=args.timeout,
+                          progress=not args.no_progress)
+    print(summary)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
