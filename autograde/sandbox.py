@@ -147,7 +147,10 @@ class SandboxCaller:
 
     def __init__(self, source, *, site, call_timeout=10.0, cpu_seconds=120, memory_bytes=4 << 30,
                  log_bytes=1 << 20):
-        self.source = source
+        # one source string, or a list of (label, source) cells loaded one by one so that a cell
+        # that raises costs only what it defines
+        self.cells = [("your code", source)] if isinstance(source, str) else list(source)
+        self.skipped = set()  # cells that hung or ended the process while loading
         self.site = Path(site)
         self.call_timeout = call_timeout
         self.limits = (cpu_seconds, memory_bytes, log_bytes)
@@ -188,7 +191,18 @@ class SandboxCaller:
         os.close(write_fd)
         log.close()
         self._answers = os.fdopen(read_fd, "rb", buffering=0)
-        self._request({"op": "load", "source": self.source}, "loading your code")
+        for label, source in self.cells:
+            if label in self.skipped:
+                continue
+            try:
+                self._request({"op": "load", "source": source}, f"running {label}")
+            except StudentError as exc:
+                note = str(exc)
+                if note not in self.notes:
+                    self.notes.append(note)
+                if self.proc is None:  # the cell hung or ended the process: never run it again
+                    self.skipped.add(label)
+                    return self._start()
 
     def close(self):
         if self.proc is not None:

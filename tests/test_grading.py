@@ -1,0 +1,176 @@
+"""Exercises end to end: release up to date, solutions full marks, untouched releases zero,
+and a whole class graded with nbgrader, hostile submissions included."""
+
+import csv
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograde import course
+from autograde.grade import grade_class
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _normalized(path):
+    nb = nbformat.read(path, as_version=4)
+    return [(c.cell_type, c.source, json.dumps(c.metadata.get("nbgrader", {}), sort_keys=True)) for c in nb.cells]
+
+
+def test_released_exercises_are_up_to_date_with_the_solutions(tmp_path):
+    course.release(release_dir=tmp_path, root=ROOT)
+    for assignment in course.ASSIGNMENTS:
+        fresh = tmp_path / assignment / f"{assignment}.ipynb"
+        committed = ROOT / "exercises" / assignment / f"{assignment}.ipynb"
+        assert committed.exists(), f"run `python -m autograde release`: {committed} is missing"
+        assert _normalized(fresh) == _normalized(committed), (
+            f"exercises/{assignment} is out of date with solutions/: run `python -m autograde release`")
+
+
+def _execute(path, cwd):
+    """Run a notebook top to bottom in a fresh kernel; returns the executed notebook."""
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(path, as_version=4)
+    NotebookClient(nb, timeout=300, kernel_name="python3", allow_errors=True, resources={"metadata": {"path": cwd}}
+                   ).execute()
+    return nb
+
+
+def _test_cells(nb):
+    return [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
+
+
+@pytest.mark.parametrize("assignment", course.ASSIGNMENTS)
+def test_solution_notebooks_pass_every_check(assignment, tmp_path):
+    nb = _execute(ROOT / "solutions" / assignment / f"{assignment}.ipynb", str(tmp_path))
+    for cell in _test_cells(nb):
+        errors = [o for o in cell.outputs if o.output_type == "error"]
+        assert not errors, (cell.source, errors)
+        text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+        assert "[x ]" not in text and "points" in text
+
+
+@pytest.mark.parametrize("assignment", course.ASSIGNMENTS)
+def test_untouched_exercises_fail_with_a_helpful_message(assignment, tmp_path):
+    nb = _execute(ROOT / "exercises" / assignment / f"{assignment}.ipynb", str(tmp_path))
+    for cell in _test_cells(nb):
+        text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+        errors = [o for o in cell.outputs if o.output_type == "error"]
+        assert errors and errors[0].ename == "AssertionError", cell.source  # a failed check, not a crash
+        assert "0 / " in text and "NotImplementedError" in text, text
+
+
+# ------------------------------------------------------------------- a class
+def _submit(root, student, source_nb, edit=None):
+    nb = nbformat.read(source_nb, as_version=4)
+    if edit:
+        edit(nb)
+    target = root / "submitted" / student / "adam_family" / "adam_family.ipynb"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, target)
+    return target
+
+
+def _answer(nb, grade_id, source):
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
+            cell.source = source
+            return
+    raise KeyError(grade_id)
+
+
+def _replace_in_answer(nb, grade_id, old, new):
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
+            assert old in cell.source
+            cell.source = cell.source.replace(old, new)
+
+
+@pytest.fixture(scope="module")
+def graded_class(tmp_path_factory):
+    root = tmp_path_factory.mktemp("course")
+    for name in ("solutions", "exercises"):
+        shutil.copytree(ROOT / name, root / name)
+    shutil.copy(ROOT / "nbgrader_config.py", root)
+    solution = ROOT / "solutions" / "adam_family" / "adam_family.ipynb"
+    released = ROOT / "exercises" / "adam_family" / "adam_family.ipynb"
+    victim = root / "victim.txt"
+    victim.write_text("the instructor's file")
+
+    _submit(root, "alice", solution)  # correct
+    _submit(root, "bob", released)  # handed in untouched
+    _submit(root, "carol", solution, lambda nb: _replace_in_answer(  # Adam's bias correction forgotten
+        nb, "adam_answer", "m_hat = m / (1 - beta1**t)\n    v_hat = v / (1 - beta2**t)", "m_hat = m\n    v_hat = v"))
+    _submit(root, "dave", solution, lambda nb: _answer(  # loops forever
+        nb, "adamax_answer", "def adamax_init(theta):\n    while True:\n        pass\n"))
+    _submit(root, "erin", solution, lambda nb: _answer(  # ends the process
+        nb, "nadam_answer", "import os\ndef nadam_init(theta):\n    os._exit(0)\n"))
+    _submit(root, "frank", solution, lambda nb: _answer(  # prints megabytes
+        nb, "amsgrad_answer", "def amsgrad_init(theta):\n    while True:\n        print('spam' * 1000)\n"))
+    _submit(root, "grace", solution, lambda nb: _answer(  # deletes files
+        nb, "adam_answer", f"import os, shutil\nshutil.rmtree('.', ignore_errors=True)\n"
+                           f"os.remove({str(victim)!r})\n"))
+    _submit(root, "heidi", released, lambda nb: _answer(  # fakes passes in its own kernel
+        nb, "adam_answer", "import autograde.checker as c, autograde.notebook as n\n"
+                           "n.check = lambda *a, **k: 5\nc.check = lambda *a, **k: None\n"
+                           "import sys\nsys.modules['gdlib'] = None\n"))
+    _submit(root, "ivan", solution, lambda nb: _answer(  # raises on import
+        nb, "adam_answer", "raise RuntimeError('oops')\n"))
+    broken = root / "submitted" / "judy" / "adam_family" / "adam_family.ipynb"
+    broken.parent.mkdir(parents=True)
+    broken.write_text("{ this is not a notebook")
+
+    summary = grade_class(root, ["adam_family"], call_timeout=3, progress=False)
+    with open(root / "grades.csv") as f:
+        grades = {row["student_id"]: float(row["score"]) for row in csv.DictReader(f)}
+    return root, summary, grades, victim
+
+
+def test_class_grades_are_exact(graded_class):
+    root, summary, grades, victim = graded_class
+    assert grades == pytest.approx({
+        "alice": 20.0,  # all four questions
+        "bob": 0.0,
+        "carol": 15.0 + 5 / 6,  # Adam: only "inputs left unchanged" passes
+        "dave": 15.0,  # AdaMax hangs: zero for it, full marks elsewhere
+        "erin": 15.0,  # Nadam ends the process
+        "frank": 15.0,  # AMSGrad prints without end
+        "grace": 15.0,  # Adam's cell deleted files instead of defining adam_step
+        "heidi": 0.0,  # faking in the kernel changes nothing in the sandbox
+        "ivan": 15.0,  # a cell that raises costs only its question
+        "judy": 0.0,  # unreadable notebook
+    }, abs=1e-5), summary
+    assert victim.exists(), "a submission deleted a file outside its sandbox"
+
+
+def test_feedback_names_the_mistakes(graded_class):
+    root, *_ = graded_class
+    feedback = {p.parts[-3]: p.read_text() for p in (root / "feedback").glob("*/adam_family/*.html")}
+    assert "bias correction" in feedback["carol"]
+    assert "took longer than" in feedback["dave"]
+    assert "ended the Python process" in feedback["erin"]
+    assert "printed more than" in feedback["frank"]
+    assert "Read-only file system" in feedback["grace"] or "define a function called adam_step" in feedback["grace"]
+
+
+def test_grading_resumes_and_is_repeatable(graded_class):
+    root, _, grades, _ = graded_class
+    again = grade_class(root, ["adam_family"], call_timeout=3, progress=False)
+    assert "graded 0 of 0 submissions (10 already done)" in again
+    journal = (root / ".grading" / "journal.jsonl").read_text().splitlines()
+    (root / ".grading" / "journal.jsonl").write_text("\n".join(journal[:4]) + "\n{\"student\": \"cut")  # interrupted
+    resumed = grade_class(root, ["adam_family"], call_timeout=3, progress=False)
+    assert "graded 6 of 6 submissions (4 already done)" in resumed
+    with open(root / "grades.csv") as f:
+        assert {row["student_id"]: float(row["score"]) for row in csv.DictReader(f)} == grades
+
+
+def test_command_line_help():
+    out = subprocess.run([sys.executable, "-m", "autograde", "grade", "--help"], capture_output=True, text=True)
+    assert out.returncode == 0 and "submitted/" in out.stdout
