@@ -480,12 +480,52 @@ def check_noisy_gradient(caller, visible=False, points=3):
     return result
 
 
+def check_easgd(caller, visible=False, points=4):
+    result = QuestionResult("easgd_round", points)
+    mistakes = [
+        (ref.easgd_new_workers_for_center, "The centre moves with the workers' values before the round, "
+                                           "x^i_t − x̃_t, not with their updated values."),
+        (ref.easgd_mean, "The centre's elastic force sums over the workers (η ρ Σ_i), it does not average."),
+        (ref.easgd_sign, "Sign error: the elastic force pulls each worker towards the centre and the centre "
+                         "towards the workers."),
+    ]
+    for p, d, eta, rho in _visible(((4, 3, 0.1, 0.5), (2, 5, 0.05, 1.0), (8, 2, 0.01, 2.0), (1, 4, 0.2, 0.0)),
+                                   visible):
+        name = f"{p} workers, η = {eta}, ρ = {rho}"
+        rng = np.random.default_rng(_seed("easgd", p, d))
+        workers, center, grads = rng.standard_normal((p, d)), rng.standard_normal(d), rng.standard_normal((p, d))
+        expected = ref.easgd_ref(workers, center, grads, eta, rho)
+        try:
+            got, after = caller.call("easgd_round", workers, center, grads, eta, rho)
+            if not (isinstance(got, tuple) and len(got) == 2):
+                raise StudentError("easgd_round must return the pair (workers, center)")
+        except StudentError as exc:
+            result.cases.append(CaseResult(name, False, str(exc)))
+            continue
+        if not (np.array_equal(after[0], workers) and np.array_equal(after[1], center)):
+            result.cases.append(CaseResult(name, False, "the arrays passed in were modified"))
+            result.diagnosis.append("Return new arrays: do not update the workers or the centre in place.")
+            continue
+        if _close(got[0], expected[0]) and _close(got[1], expected[1]):
+            result.cases.append(CaseResult(name, True))
+            continue
+        which = "workers" if not _close(got[0], expected[0]) else "center"
+        result.cases.append(CaseResult(name, False, f"{which}: {_describe(got[0 if which == 'workers' else 1], expected[0 if which == 'workers' else 1])}"))
+        for fn, message in mistakes:
+            wrong = fn(workers, center, grads, eta, rho)
+            if _close(got[0], wrong[0]) and _close(got[1], wrong[1]):
+                result.diagnosis.append(message)
+                break
+    return result
+
+
 FUNCTION_CHECKS = {
     "epoch_batches": check_epoch_batches,
     "batch_gradient": check_batch_gradient,
     "sgd_epoch": check_sgd_epoch,
     "early_stopping": check_early_stopping,
     "noisy_gradient": check_noisy_gradient,
+    "easgd_round": check_easgd,
 }
 
 

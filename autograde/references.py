@@ -21,6 +21,7 @@ import numpy as np
 
 import gdlib
 from gdlib.models import LinearRegression
+from gdlib.parallel import easgd_round
 from gdlib.strategies import EarlyStopping, gradient_noise_std
 
 
@@ -391,3 +392,23 @@ def early_stopping_ref(val_losses, patience, min_delta=0.0):
 
 def noise_std_ref(t, eta_noise, gamma):
     return float(gradient_noise_std(float(t), float(eta_noise), float(gamma)))
+
+
+# -------------------------------------------------------------------- EASGD
+def easgd_ref(workers, center, grads, eta, rho):
+    return easgd_round(workers, center, grads, eta, rho)
+
+
+def easgd_new_workers_for_center(workers, center, grads, eta, rho):
+    new_workers = workers - eta * (grads + rho * (workers - center))
+    return new_workers, center + eta * rho * (new_workers - center).sum(axis=0)
+
+
+def easgd_mean(workers, center, grads, eta, rho):
+    new_workers = workers - eta * (grads + rho * (workers - center))
+    return new_workers, center + eta * rho * (workers - center).mean(axis=0)
+
+
+def easgd_sign(workers, center, grads, eta, rho):
+    new_workers = workers - eta * (grads - rho * (workers - center))
+    return new_workers, center - eta * rho * (workers - center).sum(axis=0)

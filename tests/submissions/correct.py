@@ -72,3 +72,6 @@ def early_stopping(val_losses, patience, min_delta=0.0):
     return len(val_losses) - 1, best_epoch
 def noisy_gradient(g, t, eta_noise, gamma, rng):
     return g + np.sqrt(eta_noise / (1 + t) ** gamma) * rng.standard_normal(g.shape)
+def easgd_round(workers, center, grads, eta, rho):
+    pull = workers - center
+    return workers - eta * (grads + rho * pull), center + eta * rho * pull.sum(axis=0)

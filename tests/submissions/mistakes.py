@@ -181,4 +181,14 @@ def early_stopping(val_losses, patience, min_delta=0.0):
 def noisy_gradient(g, t, eta_noise, gamma, rng):
     return g + eta_noise / (1 + t) ** gamma * rng.standard_normal(g.shape)
 ''', "is the variance"),
+    ("easgd_round", '''
+def easgd_round(workers, center, grads, eta, rho):
+    new = workers - eta * (grads + rho * (workers - center))
+    return new, center + eta * rho * (new - center).sum(axis=0)
+''', "before the round"),
+    ("easgd_round", '''
+def easgd_round(workers, center, grads, eta, rho):
+    pull = workers - center
+    return workers - eta * (grads + rho * pull), center + eta * rho * pull.mean(axis=0)
+''', "sums over the workers"),
 ]
