@@ -40,6 +40,7 @@ test: book browser
 bench: $(STAMP)
 	$(PY) bench/bench_optimizers.py
 	$(PY) bench/bench_training.py
+	$(PY) bench/bench_hogwild.py
 
 # Regenerate the lock after changing a pin in pyproject.toml.
 lock: $(STAMP)

@@ -45,3 +45,56 @@ def test_centre_converges_with_noisy_workers():
 def test_bad_input(args, words):
     with pytest.raises(ValueError, match=words):
         easgd_round(*args)
+
+
+# ------------------------------------------------------------------ Hogwild!
+from gdlib import data  # noqa: E402
+from gdlib.parallel import hogwild, logistic_loss, to_csr  # noqa: E402
+
+
+def _serial_reference(X, y, epochs, eta, seed):
+    """Plain NumPy SGD on logistic regression, one row at a time, same shuffles."""
+    theta = np.zeros(X.shape[1] + 1)
+    rng = np.random.default_rng(seed)
+    for _ in range(epochs):
+        for i in rng.permutation(len(y)):
+            z = X[i] @ theta[:-1] + theta[-1]
+            dz = eta * (1 / (1 + np.exp(-z)) - y[i])
+            theta[:-1] -= dz * X[i]
+            theta[-1] -= dz
+    return theta
+
+
+def test_one_thread_is_serial_sgd():
+    s = data.sparse_zipf(n=300, p=40, seed=1)
+    ours = hogwild(s.X_train, s.y_train, epochs=2, eta=0.1, threads=1, seed=3)
+    np.testing.assert_allclose(ours, _serial_reference(s.X_train, s.y_train, 2, 0.1, 3), rtol=1e-10, atol=1e-12)
+
+
+def test_csr_round_trip():
+    X = np.array([[0.0, 2.0, 0.0], [1.0, 0.0, 3.0]])
+    indptr, indices, values = to_csr(X)
+    assert indptr.tolist() == [0, 1, 3] and indices.tolist() == [1, 0, 2] and values.tolist() == [2.0, 1.0, 3.0]
+
+
+def test_lock_free_threads_converge_like_serial_sgd_on_sparse_data():
+    """Races make single runs differ, so compare losses over several seeds, not bits."""
+    s = data.sparse_zipf(n=6000, p=500, seed=2)
+    serial, parallel = [], []
+    for seed in range(3):
+        serial.append(logistic_loss(hogwild(s.X_train, s.y_train, epochs=20, eta=0.05, threads=1, seed=seed),
+                                    s.X_train, s.y_train))
+        parallel.append(logistic_loss(hogwild(s.X_train, s.y_train, epochs=20, eta=0.05, threads=2, seed=seed),
+                                      s.X_train, s.y_train))
+    assert np.mean(parallel) == pytest.approx(np.mean(serial), rel=0.05)
+    assert np.mean(parallel) < 0.5 * logistic_loss(np.zeros(501), s.X_train, s.y_train)
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    (dict(threads=0), "threads must be between 1"),
+    (dict(threads=10_000), "threads must be between 1"),
+    (dict(eta=-1.0), "eta must be > 0"),
+])
+def test_hogwild_bad_input(kwargs, words):
+    with pytest.raises(ValueError, match=words):
+        hogwild(np.ones((4, 2)), np.zeros(4), **kwargs)

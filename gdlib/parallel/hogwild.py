@@ -1,0 +1,110 @@
+"""Hogwild!: lock-free parallel SGD on shared memory (Niu, Recht, Ré and Wright, 2011).
+
+Several threads run SGD on disjoint shards of the training rows and update
+one shared parameter vector without any locking. When each example touches
+only a few parameters (sparse features), two threads rarely write the same
+coordinate at the same time and the result is almost that of serial SGD, with
+the speed of several cores. With dense features every update touches every
+coordinate, concurrent read-modify-write sequences overwrite each other, and
+some updates are lost.
+
+The model is logistic regression, J = mean log(1 + e^z) − y z with
+z = xᵀw + b, on rows in compressed sparse row form (``indptr``, ``indices``,
+``values``), so an update costs O(non-zeros of the row). The threads are
+Numba's: ``prange`` over shards, one shard per thread, racing by design.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+from numba import prange
+
+from .. import _checks
+from .._numba import _OPTIONS
+
+
+def to_csr(X):
+    """(indptr, indices, values) of a dense matrix's non-zero entries, row by row."""
+    X = np.asarray(X, dtype=np.float64)
+    mask = X != 0
+    indptr = np.concatenate([[0], np.cumsum(mask.sum(axis=1))]).astype(np.int64)
+    rows, cols = np.nonzero(mask)
+    return indptr, cols.astype(np.int64), X[rows, cols]
+
+
+@numba.njit(**_OPTIONS)
+def _sgd_row(theta, indptr, indices, values, y, i, eta):
+    """One logistic-regression SGD step on row i, in place (θ = (w, b), b last)."""
+    p = theta.size - 1
+    z = theta[p]
+    for k in range(indptr[i], indptr[i + 1]):
+        z += theta[indices[k]] * values[k]
+    if z >= 0:
+        s = 1.0 / (1.0 + np.exp(-z))
+    else:
+        e = np.exp(z)
+        s = e / (1.0 + e)
+    dz = eta * (s - y[i])
+    for k in range(indptr[i], indptr[i + 1]):
+        theta[indices[k]] -= dz * values[k]
+    theta[p] -= dz
+
+
+@numba.njit(parallel=True, **_OPTIONS)
+def _hogwild_epoch(theta, indptr, indices, values, y, order, eta, n_shards):
+    n = order.size
+    for s in prange(n_shards):  # each shard on its own thread, all writing θ without locks
+        for r in range(s * n // n_shards, (s + 1) * n // n_shards):
+            _sgd_row(theta, indptr, indices, values, y, order[r], eta)
+
+
+@numba.njit(**_OPTIONS)
+def _serial_epoch(theta, indptr, indices, values, y, order, eta):
+    for r in range(order.size):
+        _sgd_row(theta, indptr, indices, values, y, order[r], eta)
+
+
+def logistic_loss(theta, X, y):
+    """Mean logistic loss (for monitoring)."""
+    z = np.asarray(X) @ theta[:-1] + theta[-1]
+    return float(np.mean(np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z))) - y * z))
+
+
+def hogwild(X, y, *, epochs=5, eta=0.1, threads=2, seed=0, theta0=None):
+    """Train logistic regression with Hogwild! on ``threads`` threads (1: serial SGD).
+
+    ``X`` is a dense (n, p) array or a CSR tuple (indptr, indices, values, p)
+    from :func:`to_csr` plus the number of features. Returns θ = (w, b). Each
+    epoch shuffles the rows with
+    ``seed`` and cuts them into ``threads`` shards. Results with more than one
+    thread depend on the threads' timing and are not reproducible bit for bit.
+    """
+    y = np.ascontiguousarray(y, dtype=np.float64)
+    if isinstance(X, tuple):  # already (indptr, indices, values, n_features)
+        indptr, indices, values, p = X
+        n = len(indptr) - 1
+    else:
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim != 2:
+            raise ValueError(f"X must be (n, p), got shape {X.shape}")
+        (indptr, indices, values), (n, p) = to_csr(X), X.shape
+    if y.shape != (n,):
+        raise ValueError(f"y must have one entry per row of X: ({n},), got {y.shape}")
+    if not isinstance(threads, (int, np.integer)) or not 1 <= threads <= numba.config.NUMBA_NUM_THREADS:
+        raise ValueError(f"threads must be between 1 and {numba.config.NUMBA_NUM_THREADS}, got {threads!r}")
+    eta = _checks.positive(eta, "eta")
+    theta = np.zeros(p + 1) if theta0 is None else np.array(theta0, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    previous = numba.get_num_threads()
+    numba.set_num_threads(int(threads))
+    try:
+        for _ in range(epochs):
+            order = rng.permutation(len(y)).astype(np.int64)
+            if threads == 1:
+                _serial_epoch(theta, indptr, indices, values, y, order, eta)
+            else:
+                _hogwild_epoch(theta, indptr, indices, values, y, order, eta, int(threads))
+    finally:
+        numba.set_num_threads(previous)
+    return theta
