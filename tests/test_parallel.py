@@ -98,3 +98,50 @@ def test_lock_free_threads_converge_like_serial_sgd_on_sparse_data():
 def test_hogwild_bad_input(kwargs, words):
     with pytest.raises(ValueError, match=words):
         hogwild(np.ones((4, 2)), np.zeros(4), **kwargs)
+
+
+# ------------------------------------------------------------ the simulator
+import gdlib  # noqa: E402
+from gdlib.parallel import async_sgd, sync_sgd  # noqa: E402
+from gdlib.surfaces import RAVINE, ROSENBROCK  # noqa: E402
+
+
+@pytest.mark.parametrize("make", [lambda: gdlib.SGD(eta=1e-3), lambda: gdlib.Adam(eta=0.01),
+                                  lambda: gdlib.Nesterov(eta=1e-4, gamma=0.9)])
+def test_zero_delay_is_serial_optimization_exactly(make):
+    path = async_sgd(make(), ROSENBROCK.gradient_at, (-1.2, 1.0), 300, delay=0)
+    serial = gdlib.trajectory(make(), "rosenbrock", (-1.2, 1.0), 300).trajectory
+    np.testing.assert_array_equal(path, serial)
+
+
+def test_staleness_breaks_a_step_size_that_serial_sgd_tolerates():
+    """η = 0.05 on the ravine (curvature 20, so η·L = 1) converges without delay; gradients
+    20 steps stale make the same step size diverge."""
+    fresh = async_sgd(gdlib.SGD(eta=0.05), RAVINE.gradient_at, (-9.0, 1.5), 400, delay=0)
+    stale = async_sgd(gdlib.SGD(eta=0.05, check_finite=False), RAVINE.gradient_at, (-9.0, 1.5), 400, delay=20)
+    assert np.abs(fresh[-1]).max() < 1e-3
+    assert not np.isfinite(stale[-1]).all() or np.abs(stale[-1]).max() > 1e3
+
+
+def test_random_delays_are_reproducible_from_the_seed():
+    a = async_sgd(gdlib.SGD(eta=0.01), RAVINE.gradient_at, (-9.0, 1.5), 200, delay=5, random_delay=True, seed=4)
+    b = async_sgd(gdlib.SGD(eta=0.01), RAVINE.gradient_at, (-9.0, 1.5), 200, delay=5, random_delay=True, seed=4)
+    c = async_sgd(gdlib.SGD(eta=0.01), RAVINE.gradient_at, (-9.0, 1.5), 200, delay=5, random_delay=True, seed=5)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+def test_sync_sgd_averages_the_workers_gradients():
+    A, B = np.diag([1.0, 2.0]), np.diag([3.0, 0.0])
+    path = sync_sgd(gdlib.SGD(eta=0.1), [lambda x: A @ x, lambda x: B @ x], (1.0, 1.0), 5)
+    theta = np.array([1.0, 1.0])
+    for _ in range(5):
+        theta = theta - 0.1 * ((A + B) / 2) @ theta
+    np.testing.assert_allclose(path[-1], theta, rtol=1e-15)
+
+
+def test_simulator_bad_input():
+    with pytest.raises(ValueError, match="delay must be"):
+        async_sgd(gdlib.SGD(), RAVINE.gradient_at, (1.0, 1.0), 3, delay=-1)
+    with pytest.raises(ValueError, match="at least one worker"):
+        sync_sgd(gdlib.SGD(), [], (1.0, 1.0), 3)
