@@ -15,7 +15,7 @@ ASSETS := book/_static/vendor/.installed
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet -c constraints.txt -e ".[book,grading,test]"
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[book,distributed,grading,test]"
 	touch $(STAMP)
 
 # MathJax and the widget renderer, served by the book itself (read offline).
