@@ -1,8 +1,25 @@
-"""Parallel and distributed SGD: Hogwild! (lock-free threads), Elastic Averaging SGD's update,
-and a deterministic simulator of stale (asynchronous) and synchronous data-parallel SGD."""
+"""Parallel and distributed SGD.
 
-from .easgd import easgd_round
+* :func:`hogwild`: lock-free SGD on shared memory, with real threads;
+* a deterministic event simulator of the distributed algorithms, with an
+  explicit delay model: :func:`async_sgd` (stale gradients), :func:`sync_sgd`
+  (synchronous data parallelism, the baseline), :func:`downpour`,
+  :func:`async_adagrad` (delay-tolerant AdaGrad, AdaptiveRevision) and
+  :func:`easgd` (synchronous and asynchronous Elastic Averaging SGD);
+* real execution on Dask distributed: :func:`downpour_on_dask`.
+"""
+
+from .cluster import DistributedRunError, downpour_on_dask
+from .delay_tolerant import AdaptiveRevision, async_adagrad
+from .downpour import downpour
+from .easgd import easgd, easgd_round
 from .hogwild import hogwild, logistic_loss, to_csr
+from .server import DistributedRun, ParameterServer, ShardGradient, shard_gradients
 from .simulate import async_sgd, sync_sgd
 
-__all__ = ["easgd_round", "hogwild", "logistic_loss", "to_csr", "async_sgd", "sync_sgd"]
+__all__ = [
+    "hogwild", "logistic_loss", "to_csr",
+    "async_sgd", "sync_sgd", "downpour", "async_adagrad", "AdaptiveRevision", "easgd", "easgd_round",
+    "downpour_on_dask", "DistributedRunError",
+    "DistributedRun", "ParameterServer", "ShardGradient", "shard_gradients",
+]

@@ -1,4 +1,4 @@
-"""Elastic Averaging SGD (Zhang, Choromanska and LeCun, 2015), synchronous form.
+"""Elastic Averaging SGD (Zhang, Choromanska and LeCun, 2015).
 
 p workers hold their own parameters x^i; a centre variable x̃ ties them
 together with an elastic force of strength ρ. One round, with every worker's
@@ -10,6 +10,16 @@ gradient g^i taken at its own x^i_t::
 Both updates use the values *before* the round (x^i_t and x̃_t). With
 α = ηρ the paper writes the elastic term as α (x^i_t − x̃_t). A small ρ lets the
 workers wander further from the centre: more exploration.
+
+Communication every τ local steps (``tau``) instead of every step:
+
+* synchronous: all workers step in lockstep, and every τ-th step is the
+  round above; the other steps are plain local SGD;
+* asynchronous (the paper's Algorithm 1): worker i, at its own local clock
+  t^i, when t^i is a multiple of τ, reads x̃, computes d = α (x^i − x̃),
+  moves x^i ← x^i − d and x̃ ← x̃ + d in one exchange with the server; then
+  it takes its gradient step x^i ← x^i − η g^i(x^i). Workers of unequal speed
+  meet the centre at different moments.
 """
 
 from __future__ import annotations
@@ -17,6 +27,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _checks
+from .clock import Clock
+from .server import DistributedRun, whole_number
 
 
 def easgd_round(workers, center, grads, eta, rho):
@@ -42,3 +54,62 @@ def easgd_round(workers, center, grads, eta, rho):
         )
     pull = workers - center  # x^i_t − x̃_t, before either moves
     return workers - eta * (grads + rho * pull), center + eta * rho * pull.sum(axis=0)
+
+
+def easgd(gradients, theta0, n_steps, *, eta, rho, tau=1, asynchronous=False, spread=0.5, jitter=0.2, seed=0):
+    """Run EASGD with one worker per gradient function; each takes ``n_steps`` local steps.
+
+    Every worker starts at θ_0, as does the centre. Returns a
+    :class:`~gdlib.parallel.server.DistributedRun` whose ``path`` is the
+    centre x̃ after every change (with the simulated ``times``), and whose
+    ``events`` end with the workers' final parameters, ``("workers", array)``.
+    ``spread``, ``jitter`` and ``seed`` set the workers' speeds
+    (:class:`~gdlib.parallel.clock.Clock`); the synchronous form ignores them.
+    """
+    if not gradients:
+        raise ValueError("gradients must list at least one worker's gradient function")
+    eta = _checks.positive(eta, "eta")
+    rho = _checks.non_negative(rho, "rho")
+    n_steps = whole_number(n_steps, "n_steps", low=0)
+    tau = whole_number(tau, "tau")
+    p = len(gradients)
+    alpha = eta * rho
+    if not asynchronous and p * alpha >= 1:
+        raise ValueError(
+            f"the centre's update is unstable when p·η·ρ >= 1 (here {p}·{eta}·{rho} = {p * alpha:.3g}); "
+            "lower eta or rho"
+        )
+    center = np.array(theta0, dtype=np.float64).reshape(-1)
+    workers = np.tile(center, (p, 1))
+    times, path = [0.0], [center.copy()]
+    if not asynchronous:
+        for t in range(n_steps):
+            grads = np.array([np.asarray(gradients[i](workers[i]), dtype=np.float64) for i in range(p)])
+            if t % tau == 0:
+                workers, center = easgd_round(workers, center, grads, eta, rho)
+                times.append(float(t + 1))
+                path.append(center.copy())
+            else:
+                workers -= eta * grads
+        return DistributedRun(center, np.array(times), np.array(path), np.zeros(0, np.int64),
+                              (n_steps + tau - 1) // tau, [("workers", workers)])
+    clock = Clock(p, spread=spread, jitter=jitter, seed=seed)
+    done = [0] * p
+    for i in range(p):
+        if n_steps:
+            clock.schedule(0.0, i, "step")  # each event: worker i begins a local step
+    exchanges = 0
+    for now, i, _, _ in clock:
+        if done[i] % tau == 0:
+            d = alpha * (workers[i] - center)  # one exchange: both move by the same d
+            workers[i] -= d
+            center += d
+            exchanges += 1
+            times.append(now)
+            path.append(center.copy())
+        workers[i] -= eta * np.asarray(gradients[i](workers[i]), dtype=np.float64)
+        done[i] += 1
+        if done[i] < n_steps:
+            clock.schedule(now + clock.step_time(i), i, "step")
+    return DistributedRun(center, np.array(times), np.array(path), np.zeros(0, np.int64), exchanges,
+                          [("workers", workers)])

@@ -12,9 +12,17 @@ The model is logistic regression, J = mean log(1 + e^z) − y z with
 z = xᵀw + b, on rows in compressed sparse row form (``indptr``, ``indices``,
 ``values``), so an update costs O(non-zeros of the row). The threads are
 Numba's: ``prange`` over shards, one shard per thread, racing by design.
+
+The locked baseline (``lock=True``) runs the same shards on Python threads
+that take one global lock around every single update, so no update is ever
+lost and the updates are serialized: it shows what Hogwild! saves. Its
+per-update cost includes a Python call and the lock, so compare it with
+itself at one thread, not with the compiled loops.
 """
 
 from __future__ import annotations
+
+import threading
 
 import numba
 import numpy as np
@@ -65,14 +73,33 @@ def _serial_epoch(theta, indptr, indices, values, y, order, eta):
         _sgd_row(theta, indptr, indices, values, y, order[r], eta)
 
 
+def _locked_epoch(theta, indptr, indices, values, y, order, eta, n_threads):
+    lock = threading.Lock()
+    n = order.size
+
+    def work(s):
+        for r in range(s * n // n_threads, (s + 1) * n // n_threads):
+            with lock:  # one update at a time: nothing is lost, nothing runs in parallel
+                _sgd_row(theta, indptr, indices, values, y, order[r], eta)
+
+    threads = [threading.Thread(target=work, args=(s,)) for s in range(n_threads)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
 def logistic_loss(theta, X, y):
     """Mean logistic loss (for monitoring)."""
     z = np.asarray(X) @ theta[:-1] + theta[-1]
     return float(np.mean(np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z))) - y * z))
 
 
-def hogwild(X, y, *, epochs=5, eta=0.1, threads=2, seed=0, theta0=None):
+def hogwild(X, y, *, epochs=5, eta=0.1, threads=2, seed=0, theta0=None, lock=False):
     """Train logistic regression with Hogwild! on ``threads`` threads (1: serial SGD).
+
+    ``lock=True`` is the locked baseline: the same shards on Python threads,
+    one global lock held around every update.
 
     ``X`` is a dense (n, p) array or a CSR tuple (indptr, indices, values, p)
     from :func:`to_csr` plus the number of features. Returns θ = (w, b). Each
@@ -94,6 +121,7 @@ def hogwild(X, y, *, epochs=5, eta=0.1, threads=2, seed=0, theta0=None):
     if not isinstance(threads, (int, np.integer)) or not 1 <= threads <= numba.config.NUMBA_NUM_THREADS:
         raise ValueError(f"threads must be between 1 and {numba.config.NUMBA_NUM_THREADS}, got {threads!r}")
     eta = _checks.positive(eta, "eta")
+    lock = _checks.flag(lock, "lock")
     theta = np.zeros(p + 1) if theta0 is None else np.array(theta0, dtype=np.float64)
     rng = np.random.default_rng(seed)
     previous = numba.get_num_threads()
@@ -101,7 +129,9 @@ def hogwild(X, y, *, epochs=5, eta=0.1, threads=2, seed=0, theta0=None):
     try:
         for _ in range(epochs):
             order = rng.permutation(len(y)).astype(np.int64)
-            if threads == 1:
+            if lock:
+                _locked_epoch(theta, indptr, indices, values, y, order, eta, int(threads))
+            elif threads == 1:
                 _serial_epoch(theta, indptr, indices, values, y, order, eta)
             else:
                 _hogwild_epoch(theta, indptr, indices, values, y, order, eta, int(threads))

@@ -1,0 +1,103 @@
+"""Downpour SGD (Dean et al., 2012), in the deterministic event simulator.
+
+p model replicas each train on their own data shard. A replica keeps a
+local copy θ' of the parameters and, at its k-th local step (k = 0, 1, …):
+
+* if k is a multiple of n_fetch, fetches θ' from the parameter server;
+* computes g on a mini-batch of its shard at θ', adds it to its accrued
+  gradient and takes a local step θ' ← θ' − η_local g;
+* after every n_push steps, pushes the accrued gradient to the server and
+  resets it (and pushes what is left when it stops, so nothing is lost).
+
+The server is split into shards; each applies the pushed slice with its own
+optimizer state (Adagrad, as Dean et al. did) as soon as it arrives. With
+message latency the shards receive the pushes at different times, so a
+fetch can return a θ whose shards are at different versions: the replicas
+never agree on one θ, which is both Downpour's speed and its risk.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _checks
+from ..optim import Adagrad
+from .clock import Clock
+from .server import DistributedRun, ParameterServer, whole_number
+
+
+def downpour(gradients, theta0, n_steps, *, optimizer=None, n_fetch=1, n_push=1, n_shards=1,
+             local_eta=None, spread=0.5, jitter=0.2, latency=0.0, seed=0):
+    """Simulate Downpour SGD; every replica runs ``n_steps`` local steps.
+
+    Parameters
+    ----------
+    gradients : list of callables, one per replica: ``gradients[r](θ)`` is a
+        stochastic gradient on replica r's shard (see
+        :func:`gdlib.parallel.shard_gradients`).
+    theta0 : the initial parameters.
+    optimizer : the server's update rule, applied per shard (default
+        ``Adagrad(eta=0.1)``).
+    n_fetch, n_push : communication periods, in local steps.
+    n_shards : number of parameter-server shards.
+    local_eta : the replicas' local step size η_local between fetches; by
+        default the server optimizer's η. It only matters when n_fetch > 1.
+    spread, jitter, latency, seed : the clock (:class:`gdlib.parallel.clock.Clock`).
+
+    Returns a :class:`~gdlib.parallel.server.DistributedRun` whose path holds
+    the server's θ after every update of any shard.
+    """
+    if not gradients:
+        raise ValueError("gradients must list at least one replica's gradient function")
+    n_steps = whole_number(n_steps, "n_steps", low=0)
+    n_fetch = whole_number(n_fetch, "n_fetch")
+    n_push = whole_number(n_push, "n_push")
+    optimizer = Adagrad(eta=0.1) if optimizer is None else optimizer
+    server = ParameterServer(theta0, optimizer, n_shards)
+    local_eta = _checks.positive(optimizer.eta if local_eta is None else local_eta, "local_eta")
+    p = len(gradients)
+    clock = Clock(p, spread=spread, jitter=jitter, latency=latency, seed=seed)
+
+    local = [None] * p                     # θ' of each replica
+    fetched_at = [None] * p                # the shards' versions when it fetched
+    accrued = [np.zeros_like(server.theta) for _ in range(p)]
+    done = [0] * p                         # local steps completed
+    times, path, staleness = [0.0], [server.theta.copy()], []
+
+    def start_step(r, now):
+        if done[r] % n_fetch == 0:
+            local[r], fetched_at[r] = server.fetch()
+        clock.schedule(now + clock.step_time(r), r, "step")
+
+    def deliver(k, g_shard, version_read, now):
+        staleness.append(server.versions[k] - version_read)
+        server.push(k, g_shard)
+        times.append(now)
+        path.append(server.theta.copy())
+
+    def send(r, now):
+        for k, s in enumerate(server.slices):
+            payload = (k, accrued[r][s].copy(), int(fetched_at[r][k]))
+            if clock.latency:
+                clock.schedule(now + clock.message_time(), r, "push", payload)
+            else:  # no latency: applied before anyone can fetch again
+                deliver(*payload, now)
+        accrued[r][:] = 0.0
+
+    for r in range(p):
+        if n_steps:
+            start_step(r, 0.0)
+    for now, r, what, payload in clock:
+        if what == "step":
+            g = np.asarray(gradients[r](local[r]), dtype=np.float64)
+            accrued[r] += g
+            local[r] -= local_eta * g
+            done[r] += 1
+            if done[r] % n_push == 0 or done[r] == n_steps:
+                send(r, now)
+            if done[r] < n_steps:
+                start_step(r, now)
+        else:  # a pushed slice reaches its shard
+            deliver(*payload, now)
+    return DistributedRun(server.theta.copy(), np.array(times), np.array(path),
+                          np.array(staleness, dtype=np.int64), int(server.versions.sum()))

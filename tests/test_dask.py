@@ -1,0 +1,117 @@
+"""Downpour SGD for real on Dask distributed: local clusters of worker processes.
+
+Runs finish and converge; a worker killed mid-run neither hangs the run nor
+loses a push (the server lives in the client, tasks are recomputed); a
+cluster that loses all its workers stops with a clear error and the state so
+far. Every run has a hard deadline, so nothing here can hang the suite.
+"""
+
+import os
+import signal
+import time
+
+import numpy as np
+import pytest
+
+import gdlib
+from gdlib.parallel import DistributedRunError, downpour, downpour_on_dask, shard_gradients
+
+distributed = pytest.importorskip("distributed")
+
+
+@pytest.fixture(scope="module")
+def problem():
+    s = gdlib.data.blobs(n=1500, p=5, n_classes=2, separation=2.0, seed=0)
+    model = gdlib.models.LogisticRegression(s.n_features)
+    return model, s.X_train, s.y_train
+
+
+def fresh_cluster(n_workers=2):
+    return distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                                    dashboard_address=None, silence_logs=50)
+
+
+def relative_gap(model, X, y, theta):
+    start = model.loss(np.zeros(model.n_params), X, y)
+    # the simulator's long serial run is the reference optimum
+    ref = downpour(shard_gradients(model, X, y, 1, batch_size=64), np.zeros(model.n_params), 3000,
+                   optimizer=gdlib.Adagrad(eta=0.3)).theta
+    best = model.loss(ref, X, y)
+    return (model.loss(theta, X, y) - best) / (start - best)
+
+
+def test_local_cluster_run_finishes_and_converges(problem):
+    model, X, y = problem
+    shards = shard_gradients(model, X, y, 3, batch_size=16, seed=0)
+    started = time.perf_counter()
+    run = downpour_on_dask(shards, np.zeros(model.n_params), 300, optimizer=gdlib.Adagrad(eta=0.3), n_fetch=10,
+                           n_push=5, n_shards=2, n_workers=2, timeout=60)
+    assert time.perf_counter() - started < 120
+    assert run.updates == 3 * (300 // 5) * 2            # every push reached both shards
+    assert len(run.path) == 3 * (300 // 5) + 1
+    assert relative_gap(model, X, y, run.theta) < 0.05
+    assert run.staleness.max() > 0                      # real asynchrony: some pushes were stale
+
+
+def test_any_cluster_by_its_scheduler_address(problem):
+    model, X, y = problem
+    with fresh_cluster(2) as cluster:
+        run = downpour_on_dask(shard_gradients(model, X, y, 2, batch_size=16), np.zeros(model.n_params), 100,
+                               client=cluster.scheduler_address, n_fetch=5, n_push=5, timeout=60)
+    assert run.updates == 2 * 20
+
+
+def test_a_worker_killed_mid_run_neither_hangs_the_run_nor_loses_a_push(problem):
+    model, X, y = problem
+    with fresh_cluster(2) as cluster, distributed.Client(cluster) as client:
+        pids = client.run(os.getpid)                     # {worker address: process id}
+        victim = sorted(pids)[0]
+        killed = []
+
+        def kill_once(n_updates):
+            if n_updates >= 20 and not killed:
+                os.kill(pids[victim], signal.SIGKILL)     # no goodbye: the process just dies
+                killed.append(n_updates)
+
+        shards = shard_gradients(model, X, y, 4, batch_size=16, seed=1)
+        run = downpour_on_dask(shards, np.zeros(model.n_params), 200, client=client,
+                               optimizer=gdlib.Adagrad(eta=0.3), n_fetch=10, n_push=5, timeout=60,
+                               on_update=kill_once)
+    assert killed, "the worker was never killed: the test did not test anything"
+    assert run.updates == 4 * (200 // 5)                 # the lost worker's tasks were recomputed
+    assert ("workers lost", [victim]) in run.events      # and the run says so
+    assert relative_gap(model, X, y, run.theta) < 0.05
+
+
+def test_a_cluster_without_workers_fails_at_once_with_a_clear_error(problem):
+    model, X, y = problem
+    with fresh_cluster(0) as cluster, distributed.Client(cluster) as client:
+        with pytest.raises(DistributedRunError, match="has no workers"):
+            downpour_on_dask(shard_gradients(model, X, y, 2), np.zeros(model.n_params), 10, client=client)
+
+
+def test_losing_every_worker_stops_with_the_state_so_far(problem):
+    model, X, y = problem
+    with fresh_cluster(1) as cluster, distributed.Client(cluster) as client:
+        def stop_all(n_updates):
+            if n_updates == 4:
+                cluster.scale(0)
+
+        started = time.perf_counter()
+        with pytest.raises(DistributedRunError, match="no replica finished a fetch period|could not send the data shards") as error:
+            downpour_on_dask(shard_gradients(model, X, y, 2, batch_size=8), np.zeros(model.n_params), 400,
+                             client=client, n_fetch=2, n_push=1, timeout=5, on_update=stop_all)
+        assert time.perf_counter() - started < 60
+    partial = error.value.partial
+    assert partial.updates >= 4 and len(partial.path) == partial.updates + 1
+    assert np.all(np.isfinite(partial.theta))
+
+
+def test_bad_input(problem):
+    model, X, y = problem
+    with pytest.raises(TypeError, match="shards must be"):
+        downpour_on_dask([lambda x: x], np.zeros(model.n_params), 10)
+    with pytest.raises(TypeError, match="client must be"):
+        downpour_on_dask(shard_gradients(model, X, y, 1), np.zeros(model.n_params), 10, client=42)
+    with pytest.raises(ValueError, match="n_push must be"):
+        downpour_on_dask(shard_gradients(model, X, y, 1), np.zeros(model.n_params), 10, n_push=0)
