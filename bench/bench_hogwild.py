@@ -3,7 +3,9 @@
 Logistic regression, 3 epochs after a warm-up epoch; reports wall-clock
 seconds, updates per second and the speed-up over the serial compiled
 baseline (threads = 1 runs the same per-row update in a plain loop), and the
-final training loss (races lose updates on dense data).
+final training loss (races lose updates on dense data). The locked baseline
+(one global lock around every update, Python threads) runs 1 epoch and is
+compared with itself at one thread: its speed-up shows what locking costs.
 Run: ``python bench/bench_hogwild.py``.
 """
 
@@ -54,6 +56,14 @@ def main():
             loss = logistic_loss(theta, X_dense, y) if X is dense else float("nan")
             print(f"| {name} | {threads} | {seconds:.3f} | {3 * n / seconds / 1e6:.2f} | {base / seconds:.2f}x | "
                   f"{loss:.4f} |")
+        locked_base = None
+        for threads in range(1, numba.config.NUMBA_NUM_THREADS + 1):
+            start = time.perf_counter()
+            hogwild(X, y, epochs=1, threads=threads, eta=0.05, lock=True)
+            seconds = time.perf_counter() - start
+            locked_base = locked_base or seconds
+            print(f"| {name}, locked | {threads} | {seconds:.3f} (1 epoch) | {n / seconds / 1e6:.2f} | "
+                  f"{locked_base / seconds:.2f}x | |")
 
 
 if __name__ == "__main__":
