@@ -16,18 +16,7 @@ import time
 import numba
 import numpy as np
 
-from gdlib.parallel import hogwild, logistic_loss
-
-
-def sparse_problem(n=400_000, p=10_000, active=8, seed=0):
-    rng = np.random.default_rng(seed)
-    frequency = 1.0 / np.arange(1, p + 1) ** 1.1
-    frequency /= frequency.sum()
-    indptr = np.arange(0, (n + 1) * active, active, dtype=np.int64)
-    indices = rng.choice(p, size=n * active, p=frequency).astype(np.int64)
-    values = np.ones(n * active)
-    y = (np.add.reduceat(rng.standard_normal(p)[indices], indptr[:-1]) > 0).astype(float)
-    return (indptr, indices, values, p), y
+from gdlib.parallel.hogwild import csr_logistic_loss, hogwild, zipf_csr
 
 
 def dense_problem(n=100_000, p=32, seed=0):
@@ -39,7 +28,7 @@ def dense_problem(n=100_000, p=32, seed=0):
 
 
 def main():
-    sparse, y_sparse = sparse_problem()
+    sparse, y_sparse = zipf_csr(400_000, 10_000)
     dense, y_dense, X_dense = dense_problem()
     print(f"{numba.config.NUMBA_NUM_THREADS} threads available")
     print("| data | threads | seconds (3 epochs) | M updates/s | speed-up | final loss |")
@@ -53,7 +42,7 @@ def main():
             theta = hogwild(X, y, epochs=3, threads=threads, eta=0.05)
             seconds = time.perf_counter() - start
             base = base or seconds
-            loss = logistic_loss(theta, X_dense, y) if X is dense else float("nan")
+            loss = csr_logistic_loss(theta, X, y)
             print(f"| {name} | {threads} | {seconds:.3f} | {3 * n / seconds / 1e6:.2f} | {base / seconds:.2f}x | "
                   f"{loss:.4f} |")
         locked_base = None

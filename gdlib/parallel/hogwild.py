@@ -89,6 +89,31 @@ def _locked_epoch(theta, indptr, indices, values, y, order, eta, n_threads):
         t.join()
 
 
+def zipf_csr(n=200_000, p=10_000, *, active=8, exponent=1.1, seed=0):
+    """A large sparse classification problem built directly in CSR form (no dense matrix).
+
+    Each of the ``n`` rows has ``active`` non-zero features (value 1), drawn
+    with Zipf frequencies ∝ 1/k^exponent, so a few features are common and
+    most are rare, as with words in text; labels come from a random linear
+    rule. Returns ((indptr, indices, values, p), y) for :func:`hogwild`.
+    """
+    rng = np.random.default_rng(seed)
+    frequency = 1.0 / np.arange(1, p + 1) ** exponent
+    frequency /= frequency.sum()
+    indptr = np.arange(0, (n + 1) * active, active, dtype=np.int64)
+    indices = rng.choice(p, size=n * active, p=frequency).astype(np.int64)
+    values = np.ones(n * active)
+    y = (np.add.reduceat(rng.standard_normal(p)[indices], indptr[:-1]) > 0).astype(float)
+    return (indptr, indices, values, p), y
+
+
+def csr_logistic_loss(theta, csr, y):
+    """Mean logistic loss on a CSR problem (for monitoring, without a dense matrix)."""
+    indptr, indices, values, _ = csr
+    z = np.add.reduceat(theta[indices] * values, indptr[:-1]) + theta[-1]
+    return float(np.mean(np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z))) - y * z))
+
+
 def logistic_loss(theta, X, y):
     """Mean logistic loss (for monitoring)."""
     z = np.asarray(X) @ theta[:-1] + theta[-1]
