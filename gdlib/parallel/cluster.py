@@ -1,42 +1,47 @@
-"""Downpour SGD for real, on Dask distributed.
+"""The distributed algorithms for real, on Dask distributed.
 
-The same algorithm as :func:`gdlib.parallel.downpour`, executed by worker
-processes of a Dask cluster: by default a :class:`distributed.LocalCluster`
-of processes on this machine, or any running cluster given by its scheduler
-address (``"tcp://host:8786"``) or a connected :class:`distributed.Client`.
+Downpour SGD, asynchronous EASGD and delay-tolerant AdaGrad, the same
+algorithms as in the simulator, executed by the worker processes of a Dask
+cluster: by default a :class:`distributed.LocalCluster` of processes on this
+machine, or any running cluster given by its scheduler address
+(``"tcp://host:8786"``) or a connected :class:`distributed.Client`. Remote
+workers need gdlib installed.
 
-How the algorithm maps onto Dask:
+How the algorithms map onto Dask:
 
-* each replica's data shard is sent to the workers once
-  (``scatter(..., broadcast=True)``: every worker holds a copy, so losing
-  one worker loses no data);
-* a *fetch period* of a replica (n_fetch local steps from one fetched θ) is
-  one Dask task; its result is the list of accrued gradients it pushed
-  (one every n_push steps). The server applies them when the task ends, so
-  with Dask a push waits for the end of its fetch period;
-* the parameter server, sharded as in :class:`~gdlib.parallel.server.ParameterServer`,
-  lives in this (the client's) process and applies pushes as tasks finish,
-  in whatever order the replicas finish them: that is the asynchrony, and
-  the staleness is measured, not simulated.
+* each worker's data shard is sent to the cluster once
+  (``scatter(..., broadcast=True)``: every Dask worker holds a copy, so
+  losing one loses no data);
+* the work a worker does between two exchanges with the server is one Dask
+  task, a pure function of what it read from the server, its shard and a
+  seed derived from (worker, task number): a Downpour fetch period, τ local
+  steps of EASGD, or one AdaGrad gradient;
+* the server's state (the sharded parameter server, EASGD's centre and the
+  workers' own variables, AdaptiveRevision's sums) lives in this, the
+  client's, process and is updated as the tasks finish, in whatever order
+  they finish: that is the asynchrony, and staleness is measured, not
+  simulated.
 
-Why the server is not on a worker: the server's state must survive a
-worker's death. Tasks are pure functions of (θ fetched, shard, seed), so
-when a worker dies Dask recomputes its tasks elsewhere and each push is
-applied exactly once. If no replica reports back within ``timeout``
-seconds, or Dask gives up on a task, the run stops with a
-:class:`DistributedRunError` that says why and carries the server's state
-so far (``error.partial``); it never hangs and never drops pushes silently.
+Why the state is not on a worker: it must survive a worker's death. When a
+worker dies, Dask recomputes its tasks elsewhere, or the driver submits a
+task the cluster forgot again, with the same inputs; every result is
+applied exactly once. If nothing reports back within ``timeout`` seconds,
+or a task fails, the run stops with a :class:`DistributedRunError` that says
+why and carries the state so far (``error.partial``): it never hangs and
+never drops an update silently.
 """
 
 from __future__ import annotations
 
 import time
+from concurrent.futures import CancelledError
 
 import numpy as np
 
 from .. import _checks
-from ..optim import Adagrad
-from .server import DistributedRun, ParameterServer, ShardGradient, whole_number
+from .delay_tolerant import AdaptiveRevision
+from .downpour import checked_setup
+from .server import DistributedRun, ShardGradient, whole_number
 
 
 class DistributedRunError(RuntimeError):
@@ -47,6 +52,7 @@ class DistributedRunError(RuntimeError):
         self.partial = partial
 
 
+# ------------------------------------------------------------ worker tasks
 def replica_period(shard, theta, n_steps, n_push, local_eta, seed):
     """One fetch period of a Downpour replica (runs on a Dask worker).
 
@@ -68,6 +74,21 @@ def replica_period(shard, theta, n_steps, n_push, local_eta, seed):
     return pushes
 
 
+def local_sgd(shard, x, n_steps, eta, seed):
+    """``n_steps`` plain SGD steps from ``x`` on mini-batches of ``shard`` (an EASGD worker's period)."""
+    rng = np.random.default_rng(seed)
+    x = np.array(x, dtype=np.float64)
+    for _ in range(n_steps):
+        x -= eta * shard.draw(x, rng)
+    return x
+
+
+def one_gradient(shard, theta, seed):
+    """One mini-batch gradient of ``shard`` at ``theta`` (a delay-tolerant AdaGrad worker's task)."""
+    return shard.draw(np.asarray(theta, dtype=np.float64), np.random.default_rng(seed))
+
+
+# ------------------------------------------------------------------ driver
 def _connect(client, n_workers):
     """A Client, and what this function must close afterwards (the client it made, and its cluster)."""
     from distributed import Client, LocalCluster
@@ -86,10 +107,140 @@ def _connect(client, n_workers):
                     f"got {type(client).__name__}")
 
 
+def _check_shards(shards):
+    if not shards or not all(isinstance(s, ShardGradient) for s in shards):
+        raise TypeError("shards must be a non-empty list of gdlib.parallel.ShardGradient (see shard_gradients)")
+
+
+class _Driver:
+    """Runs each worker's sequence of tasks asynchronously and survives lost workers.
+
+    ``read(w, k)`` is called when worker w's k-th task is submitted and
+    returns what the task reads from the server (kept, so that a task run
+    again reads the same); ``task(w, k, read, data)`` returns (function,
+    arguments); ``apply(w, k, read, result)`` consumes the result and returns
+    the number of server updates it made. ``n_tasks[w]`` tasks per worker.
+    """
+
+    def __init__(self, client, shards, timeout, max_resubmits, on_update, record):
+        self.client, self.shards, self.timeout = client, list(shards), timeout
+        self.max_resubmits, self.on_update, self.record = max_resubmits, on_update, record
+        self.events, self.updates = [], 0
+
+    def fail(self, message):
+        raise DistributedRunError(f"{message} {self.updates} updates were applied; the state so far is in "
+                                  "error.partial.", self.record())
+
+    def scatter(self):
+        try:
+            return self.client.scatter(self.shards, broadcast=True, hash=False, timeout=self.timeout)
+        except TimeoutError:
+            self.fail(f"could not send the data shards to any Dask worker in {self.timeout:g} s; is the "
+                      "cluster alive?")
+
+    def run(self, n_tasks, read, task, apply):
+        from distributed import wait
+
+        workers_before = set(self.client.scheduler_info()["workers"])
+        if not workers_before:
+            self.fail(f"the Dask cluster at {self.client.scheduler.address} has no workers; start some "
+                      "(dask worker <address>) or pass client=None for a local cluster.")
+        self.data = self.scatter()
+
+        def submit(w, k, seen=None, attempt=0):
+            seen = read(w, k) if seen is None else seen
+            if any(d.status != "finished" for d in self.data):  # a shard copy was lost with its workers
+                self.data = self.scatter()
+            fn, args = task(w, k, seen, self.data[w])
+            return self.client.submit(fn, *args, pure=False), (w, k, seen, attempt)
+
+        running = dict(submit(w, 0) for w in range(len(n_tasks)) if n_tasks[w])
+        forgotten = []
+        while running:
+            # a task the cluster forgot (its worker died) runs again, with the same inputs
+            for future in [f for f in running if f.status == "cancelled"] + forgotten:
+                if future not in running:
+                    continue
+                w, k, seen, attempt = running.pop(future)
+                if attempt >= self.max_resubmits:
+                    self.fail(f"worker {w}'s task {k} was lost {attempt + 1} times with its Dask worker; "
+                              "giving up.")
+                self.events.append(("task resubmitted", w, k))
+                new, meta = submit(w, k, seen, attempt + 1)
+                running[new] = meta
+            try:
+                finished = wait(list(running), timeout=self.timeout, return_when="FIRST_COMPLETED").done
+            except CancelledError:
+                forgotten = []
+                continue  # handled at the top of the loop
+            except TimeoutError:
+                alive = len(self.client.scheduler_info()["workers"])
+                self.fail(f"no task finished in {self.timeout:g} s ({alive} Dask workers alive); raise "
+                          "timeout= for slow workers or check the cluster.")
+            forgotten = []
+            for future in finished:
+                if future.status == "cancelled":
+                    continue
+                w, k, seen, _ = running[future]
+                try:
+                    result = future.result()
+                except CancelledError:
+                    forgotten.append(future)
+                    continue
+                except Exception as exc:  # KilledWorker, or an error inside the task
+                    self.fail(f"worker {w}'s task {k} failed on the cluster: {type(exc).__name__}: {exc}.")
+                del running[future]
+                for _ in range(apply(w, k, seen, result)):
+                    self.updates += 1
+                    if self.on_update is not None:
+                        self.on_update(self.updates)
+                if k + 1 < n_tasks[w]:
+                    new, meta = submit(w, k + 1)
+                    running[new] = meta
+        workers_after = set(self.client.scheduler_info()["workers"])
+        if workers_before - workers_after:
+            self.events.append(("workers lost", sorted(workers_before - workers_after)))
+        if workers_after - workers_before:
+            self.events.append(("workers joined", sorted(workers_after - workers_before)))
+
+
+def _run(client, n_workers, shards, timeout, max_resubmits, on_update, record, n_tasks, read, task, apply):
+    n_workers = whole_number(n_workers, "n_workers")
+    timeout = _checks.positive(timeout, "timeout")
+    max_resubmits = whole_number(max_resubmits, "max_resubmits", low=0)
+    client, owned = _connect(client, n_workers)
+    try:
+        driver = _Driver(client, shards, timeout, max_resubmits, on_update, lambda: record(driver.events))
+        driver.run(n_tasks, read, task, apply)
+        return record(driver.events)
+    finally:
+        for thing in owned:
+            thing.close()
+
+
+_COMMON = """
+    client : None (start a local cluster of ``n_workers`` processes, closed at
+        the end), a scheduler address, or a connected ``distributed.Client``.
+    seed : the tasks' seeds derive from it and from (worker, task number).
+    timeout : seconds to wait for any task's result before giving up.
+    on_update : called as ``on_update(n_updates)`` after every server update
+        (progress reports, or a test that kills a worker mid-run).
+    max_resubmits : how many times a task the cluster lost is submitted again.
+
+    Returns a :class:`~gdlib.parallel.server.DistributedRun`; ``times`` are
+    seconds since the start, and ``events`` records tasks submitted again
+    and workers that left or joined the cluster during the run."""
+
+
+# ---------------------------------------------------------------- Downpour
 def downpour_on_dask(shards, theta0, n_steps, *, client=None, optimizer=None, n_fetch=10, n_push=5,
                      n_shards=1, local_eta=None, seed=0, timeout=60.0, n_workers=2, on_update=None,
                      max_resubmits=3):
-    """Run Downpour SGD on a Dask cluster; each replica takes ``n_steps`` local steps.
+    """Downpour SGD on a Dask cluster; each replica takes ``n_steps`` local steps.
+
+    One task per replica and fetch period (:func:`replica_period`); the
+    server applies the period's pushes when the task ends, so with Dask a
+    push waits for the end of its fetch period.
 
     Parameters
     ----------
@@ -97,129 +248,137 @@ def downpour_on_dask(shards, theta0, n_steps, *, client=None, optimizer=None, n_
         replica (:func:`~gdlib.parallel.shard_gradients` makes them).
     theta0, optimizer, n_fetch, n_push, n_shards, local_eta : as in
         :func:`gdlib.parallel.downpour`.
-    client : None (start a local cluster of ``n_workers`` processes, closed at
-        the end), a scheduler address, or a connected ``distributed.Client``.
-        Remote workers need gdlib installed.
-    seed : the tasks' seeds derive from it and from (replica, period).
-    timeout : seconds to wait for any replica's result before giving up.
-    on_update : called as ``on_update(n_updates)`` after every push is
-        applied (progress reports, or a test that kills a worker mid-run).
-    max_resubmits : how many times a task the cluster lost is submitted again.
-
-    Returns a :class:`~gdlib.parallel.server.DistributedRun`; ``times`` are
-    seconds since the start, and ``events`` records tasks submitted again
-    and workers that left or joined the cluster during the run.
     """
-    from concurrent.futures import CancelledError
-
-    from distributed import wait
-
-    if not shards or not all(isinstance(s, ShardGradient) for s in shards):
-        raise TypeError("shards must be a non-empty list of gdlib.parallel.ShardGradient (see shard_gradients)")
-    n_steps = whole_number(n_steps, "n_steps", low=0)
-    n_fetch = whole_number(n_fetch, "n_fetch")
-    n_push = whole_number(n_push, "n_push")
-    n_workers = whole_number(n_workers, "n_workers")
-    timeout = _checks.positive(timeout, "timeout")
-    optimizer = Adagrad(eta=0.1) if optimizer is None else optimizer
-    server = ParameterServer(theta0, optimizer, n_shards)
-    local_eta = _checks.positive(optimizer.eta if local_eta is None else local_eta, "local_eta")
+    _check_shards(shards)
+    n_steps, n_fetch, n_push, server, local_eta = checked_setup(theta0, n_steps, optimizer, n_fetch, n_push,
+                                                                n_shards, local_eta)
     periods = [min(n_fetch, n_steps - a) for a in range(0, n_steps, n_fetch)]
-
-    client, owned = _connect(client, n_workers)
     start = time.perf_counter()
-    times, path, staleness, events = [0.0], [server.theta.copy()], [], []
+    times, path, staleness = [0.0], [server.theta.copy()], []
 
-    def partial():
+    def record(events):
         return DistributedRun(server.theta.copy(), np.array(times), np.array(path),
                               np.array(staleness, dtype=np.int64), int(server.versions.sum()), events)
 
-    try:
-        workers_before = set(client.scheduler_info()["workers"])
-        if not workers_before:
-            raise DistributedRunError(
-                f"the Dask cluster at {client.scheduler.address} has no workers; start some "
-                "(dask worker <address>) or pass client=None for a local cluster", partial())
-        def scatter():
-            try:
-                return client.scatter(list(shards), broadcast=True, hash=False, timeout=timeout)
-            except TimeoutError:
-                raise DistributedRunError(
-                    f"could not send the data shards to any Dask worker in {timeout:g} s; is the cluster "
-                    f"alive? {int(server.versions.sum())} updates were applied; the server's state so far "
-                    "is in error.partial.", partial()) from None
+    def task(w, k, seen, data):
+        theta, _ = seen
+        return replica_period, (data, theta, periods[k], n_push, local_eta, (seed, w, k))
 
-        data = scatter()
+    def apply(w, k, seen, pushes):
+        _, versions = seen
+        for g in pushes:
+            for j, s in enumerate(server.slices):
+                staleness.append(server.versions[j] - versions[j])
+                server.push(j, g[s])
+            times.append(time.perf_counter() - start)
+            path.append(server.theta.copy())
+        return len(pushes) * server.n_shards
 
-        def submit(r, period, fetched=None, attempt=0):
-            nonlocal data
-            theta, versions = server.fetch() if fetched is None else fetched
-            if any(d.status != "finished" for d in data):  # a shard copy was lost with its workers
-                data = scatter()
-            future = client.submit(replica_period, data[r], theta, periods[period], n_push, local_eta,
-                                   (seed, r, period), pure=False)
-            return future, (r, period, (theta, versions), attempt)
+    return _run(client, n_workers, shards, timeout, max_resubmits, on_update, record,
+                [len(periods)] * len(shards), lambda w, k: server.fetch(), task, apply)
 
-        running = dict(submit(r, 0) for r in range(len(shards)) if periods)
-        forgotten = []
-        while running:
-            lost = [f for f in running if f.status == "cancelled"]
-            # a task the cluster forgot (its worker died) runs again, with the same inputs
-            for future in lost + [f for f in forgotten if f not in lost]:
-                r, period, fetched, attempt = running.pop(future)
-                if attempt >= max_resubmits:
-                    raise DistributedRunError(
-                        f"replica {r}'s fetch period {period} was lost {attempt + 1} times with its worker; "
-                        f"giving up. {int(server.versions.sum())} updates were applied; the server's state "
-                        "so far is in error.partial.", partial())
-                events.append(("task resubmitted", r, period))
-                new, meta = submit(r, period, fetched, attempt + 1)
-                running[new] = meta
-            try:
-                finished = wait(list(running), timeout=timeout, return_when="FIRST_COMPLETED").done
-            except CancelledError:
-                continue  # handled at the top of the loop
-            except TimeoutError:
-                alive = len(client.scheduler_info()["workers"])
-                raise DistributedRunError(
-                    f"no replica finished a fetch period in {timeout:g} s ({alive} Dask workers alive, "
-                    f"{int(server.versions.sum())} updates applied). The server's state so far is in "
-                    "error.partial; raise timeout= for slow workers or check the cluster.", partial()
-                ) from None
-            forgotten = []
-            for future in finished:
-                if future.status == "cancelled":
-                    continue
-                r, period, (_, versions), _ = running[future]
-                try:
-                    pushes = future.result()
-                except CancelledError:
-                    forgotten.append(future)  # submitted again at the top of the loop
-                    continue
-                except Exception as exc:  # KilledWorker, or an error inside the task
-                    raise DistributedRunError(
-                        f"replica {r}'s fetch period {period} failed on the cluster: {type(exc).__name__}: {exc}. "
-                        f"{int(server.versions.sum())} updates were applied; the server's state so far is "
-                        "in error.partial.", partial()
-                    ) from exc
-                del running[future]
-                for g in pushes:
-                    for k, s in enumerate(server.slices):
-                        staleness.append(server.versions[k] - versions[k])
-                        server.push(k, g[s])
-                    times.append(time.perf_counter() - start)
-                    path.append(server.theta.copy())
-                    if on_update is not None:
-                        on_update(int(server.versions.sum()))
-                if period + 1 < len(periods):
-                    future, meta = submit(r, period + 1)
-                    running[future] = meta
-        workers_after = set(client.scheduler_info()["workers"])
-        if workers_before - workers_after:
-            events.append(("workers lost", sorted(workers_before - workers_after)))
-        if workers_after - workers_before:
-            events.append(("workers joined", sorted(workers_after - workers_before)))
-        return partial()
-    finally:
-        for thing in owned:
-            thing.close()
+
+downpour_on_dask.__doc__ += _COMMON
+
+
+# ------------------------------------------------------------------- EASGD
+def easgd_on_dask(shards, theta0, n_steps, *, eta, rho, tau=4, client=None, seed=0, timeout=60.0, n_workers=2,
+                  on_update=None, max_resubmits=3):
+    """Asynchronous EASGD on a Dask cluster; each worker takes ``n_steps`` local steps.
+
+    Worker i's variable x^i and the centre x̃ live in the driver. Before each
+    of its periods the driver makes the elastic exchange
+    d = α (x^i − x̃), x^i ← x^i − d, x̃ ← x̃ + d (α = ηρ), then a task runs τ
+    local SGD steps from x^i (:func:`local_sgd`) and its result becomes the
+    new x^i. ``path`` records the centre after every exchange.
+
+    Parameters
+    ----------
+    shards : list of :class:`~gdlib.parallel.server.ShardGradient`, one per worker.
+    eta, rho, tau : learning rate η, elastic strength ρ, communication period τ.
+    """
+    _check_shards(shards)
+    n_steps = whole_number(n_steps, "n_steps", low=0)
+    tau = whole_number(tau, "tau")
+    eta = _checks.positive(eta, "eta")
+    rho = _checks.non_negative(rho, "rho")
+    alpha = eta * rho
+    center = np.array(theta0, dtype=np.float64).reshape(-1)
+    workers = np.tile(center, (len(shards), 1))
+    periods = [min(tau, n_steps - a) for a in range(0, n_steps, tau)]
+    start = time.perf_counter()
+    times, path = [0.0], [center.copy()]
+
+    def record(events):
+        return DistributedRun(center.copy(), np.array(times), np.array(path), np.zeros(0, np.int64),
+                              len(path) - 1, events + [("workers", workers.copy())])
+
+    def read(w, k):
+        d = alpha * (workers[w] - center)  # the exchange, made when the period starts
+        workers[w] -= d
+        center[:] += d
+        times.append(time.perf_counter() - start)
+        path.append(center.copy())
+        return workers[w].copy()
+
+    def task(w, k, x, data):
+        return local_sgd, (data, x, periods[k], eta, (seed, w, k))
+
+    def apply(w, k, x, x_new):
+        workers[w] = x_new
+        return 1
+
+    return _run(client, n_workers, shards, timeout, max_resubmits, on_update, record,
+                [len(periods)] * len(shards), read, task, apply)
+
+
+easgd_on_dask.__doc__ += _COMMON
+
+
+# ------------------------------------------------- delay-tolerant AdaGrad
+def async_adagrad_on_dask(shards, theta0, n_updates, *, eta, eps=1e-8, revise=True, client=None, seed=0,
+                          timeout=60.0, n_workers=2, on_update=None, max_resubmits=3):
+    """Asynchronous AdaGrad on a Dask cluster, with (default) or without AdaptiveRevision.
+
+    Each worker repeatedly reads (θ, g^old) from the server, computes one
+    mini-batch gradient of its shard at θ (:func:`one_gradient`) and sends
+    it back; the server applies :meth:`AdaptiveRevision.update`. Each of the
+    p workers computes ``n_updates // p`` gradients (the first ones one more
+    when p does not divide ``n_updates``). ``staleness`` is the number of
+    updates between each gradient's read and its write.
+
+    Parameters
+    ----------
+    shards : list of :class:`~gdlib.parallel.server.ShardGradient`, one per worker.
+    eta, eps, revise : as in :class:`~gdlib.parallel.AdaptiveRevision`.
+    """
+    _check_shards(shards)
+    n_updates = whole_number(n_updates, "n_updates", low=0)
+    server = AdaptiveRevision(theta0, eta, eps, revise=revise)
+    p = len(shards)
+    n_tasks = [n_updates // p + (w < n_updates % p) for w in range(p)]
+    start = time.perf_counter()
+    times, path, staleness = [0.0], [server.theta.copy()], []
+
+    def record(events):
+        return DistributedRun(server.theta.copy(), np.array(times), np.array(path),
+                              np.array(staleness, dtype=np.int64), server.t, events)
+
+    def read(w, k):
+        theta, g_old = server.read()
+        return theta, g_old, server.t
+
+    def task(w, k, seen, data):
+        return one_gradient, (data, seen[0], (seed, w, k))
+
+    def apply(w, k, seen, g):
+        staleness.append(server.t - seen[2])
+        server.update(g, seen[1])
+        times.append(time.perf_counter() - start)
+        path.append(server.theta.copy())
+        return 1
+
+    return _run(client, n_workers, shards, timeout, max_resubmits, on_update, record, n_tasks, read, task, apply)
+
+
+async_adagrad_on_dask.__doc__ += _COMMON

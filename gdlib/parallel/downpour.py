@@ -26,6 +26,17 @@ from .clock import Clock
 from .server import DistributedRun, ParameterServer, whole_number
 
 
+def checked_setup(theta0, n_steps, optimizer, n_fetch, n_push, n_shards, local_eta):
+    """Validated (n_steps, n_fetch, n_push, server, local_eta) of a Downpour run, simulated or on Dask."""
+    n_steps = whole_number(n_steps, "n_steps", low=0)
+    n_fetch = whole_number(n_fetch, "n_fetch")
+    n_push = whole_number(n_push, "n_push")
+    optimizer = Adagrad(eta=0.1) if optimizer is None else optimizer
+    server = ParameterServer(theta0, optimizer, n_shards)
+    local_eta = _checks.positive(optimizer.eta if local_eta is None else local_eta, "local_eta")
+    return n_steps, n_fetch, n_push, server, local_eta
+
+
 def downpour(gradients, theta0, n_steps, *, optimizer=None, n_fetch=1, n_push=1, n_shards=1,
              local_eta=None, spread=0.5, jitter=0.2, latency=0.0, seed=0):
     """Simulate Downpour SGD; every replica runs ``n_steps`` local steps.
@@ -49,12 +60,8 @@ def downpour(gradients, theta0, n_steps, *, optimizer=None, n_fetch=1, n_push=1,
     """
     if not gradients:
         raise ValueError("gradients must list at least one replica's gradient function")
-    n_steps = whole_number(n_steps, "n_steps", low=0)
-    n_fetch = whole_number(n_fetch, "n_fetch")
-    n_push = whole_number(n_push, "n_push")
-    optimizer = Adagrad(eta=0.1) if optimizer is None else optimizer
-    server = ParameterServer(theta0, optimizer, n_shards)
-    local_eta = _checks.positive(optimizer.eta if local_eta is None else local_eta, "local_eta")
+    n_steps, n_fetch, n_push, server, local_eta = checked_setup(theta0, n_steps, optimizer, n_fetch, n_push,
+                                                                n_shards, local_eta)
     p = len(gradients)
     clock = Clock(p, spread=spread, jitter=jitter, latency=latency, seed=seed)
 
