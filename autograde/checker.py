@@ -519,6 +519,57 @@ def check_easgd(caller, visible=False, points=4):
     return result
 
 
+def _adarevision_case(d, seed, delay):
+    """A server state as a run would leave it (z <= z'), a gradient and its backlog."""
+    rng = np.random.default_rng(_seed("adarevision", d, seed))
+    z_max = rng.uniform(0.5, 4.0, d)
+    z = z_max - rng.uniform(0.0, 1.0, d) * (rng.random(d) < 0.5)  # below z' where cross terms were negative
+    g_sum = rng.standard_normal(d) * 3
+    g_old = g_sum - (rng.standard_normal(d) * 2 if delay else 0.0)
+    return rng.standard_normal(d), g_sum, z, z_max, rng.standard_normal(d), g_old
+
+
+def check_adarevision(caller, visible=False, points=4):
+    result = QuestionResult("adarevision_update", points)
+    names = ("theta", "g_sum", "z", "z_max")
+    mistakes = [
+        (dict(cross=False), "z grows by g² + 2 g g_bck: the cross term with the backlog is missing (that is "
+                            "plain AdaGrad's accumulator)."),
+        (dict(revise=0.0), "The backlog's step must be revised: add (η_old − η_new) g_bck to θ."),
+        (dict(revise=-1.0), "Sign error in the revision: θ gains + (η_old − η_new) g_bck, the part of the "
+                            "backlog's step that the smaller new rate takes back."),
+        (dict(use_max=False), "The learning rate uses z' = max(z', z), which never decreases, not z itself."),
+    ]
+    cases = [(5, 0, True, 0.1, 1e-8), (3, 1, False, 0.5, 1e-8), (8, 2, True, 1.0, 0.0), (6, 3, True, 0.05, 0.1)]
+    for d, seed, delay, eta, eps in _visible(cases, visible):
+        name = f"d = {d}, {'with a backlog' if delay else 'no delay'}, η = {eta}, ε = {eps}"
+        args = _adarevision_case(d, seed, delay)
+        expected = ref.adarevision_ref(*args, eta, eps)
+        try:
+            got, after = caller.call("adarevision_update", *args, eta, eps)
+            if not (isinstance(got, tuple) and len(got) == 4):
+                raise StudentError("adarevision_update must return the tuple (theta, g_sum, z, z_max)")
+        except StudentError as exc:
+            result.cases.append(CaseResult(name, False, str(exc)))
+            continue
+        if not all(np.array_equal(a, b) for a, b in zip(after, args)):
+            result.cases.append(CaseResult(name, False, "the arrays passed in were modified"))
+            result.diagnosis.append("Return new arrays: do not update the state in place.")
+            continue
+        wrong = [n for n, a, b in zip(names, got, expected) if not _close(a, b)]
+        if not wrong:
+            result.cases.append(CaseResult(name, True))
+            continue
+        first = names.index(wrong[0])
+        result.cases.append(CaseResult(name, False, f"{wrong[0]}: {_describe(got[first], expected[first])}"))
+        for options, message in mistakes:
+            variant = ref.adarevision_variant(*args, eta, eps, **options)
+            if all(_close(a, b) for a, b in zip(got, variant)):
+                result.diagnosis.append(message)
+                break
+    return result
+
+
 FUNCTION_CHECKS = {
     "epoch_batches": check_epoch_batches,
     "batch_gradient": check_batch_gradient,
@@ -526,6 +577,7 @@ FUNCTION_CHECKS = {
     "early_stopping": check_early_stopping,
     "noisy_gradient": check_noisy_gradient,
     "easgd_round": check_easgd,
+    "adarevision_update": check_adarevision,
 }
 
 

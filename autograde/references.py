@@ -21,7 +21,7 @@ import numpy as np
 
 import gdlib
 from gdlib.models import LinearRegression
-from gdlib.parallel import easgd_round
+from gdlib.parallel import AdaptiveRevision, easgd_round
 from gdlib.strategies import EarlyStopping, gradient_noise_std
 
 
@@ -412,3 +412,24 @@ def easgd_mean(workers, center, grads, eta, rho):
 def easgd_sign(workers, center, grads, eta, rho):
     new_workers = workers - eta * (grads - rho * (workers - center))
     return new_workers, center - eta * rho * (workers - center).sum(axis=0)
+
+
+# ------------------------------------------------- delay-tolerant AdaGrad
+def adarevision_ref(theta, g_sum, z, z_max, g, g_old, eta, eps):
+    """gdlib's AdaptiveRevision server, started from the given state, after one update."""
+    server = AdaptiveRevision(theta, eta, eps)
+    server.g_sum[:], server.z[:], server.z_max[:] = g_sum, z, z_max
+    server.update(g, g_old)
+    return server.theta, server.g_sum, server.z, server.z_max
+
+
+def adarevision_variant(theta, g_sum, z, z_max, g, g_old, eta, eps, *, cross=True, revise=1.0, use_max=True):
+    """Recognised mistakes: no cross term, no (or a sign-flipped) revision, z instead of z' = max(z', z)."""
+    g_bck = g_sum - g_old
+    lr_old = eta / np.sqrt(z_max + eps)
+    z = z + g * g + (2 * g * g_bck if cross else 0.0)
+    z_max = np.maximum(z_max, z) if use_max else z
+    with np.errstate(invalid="ignore"):
+        lr_new = eta / np.sqrt(z_max + eps)
+    theta = theta - lr_new * g + revise * (lr_old - lr_new) * g_bck
+    return theta, g_sum + g, z, z_max

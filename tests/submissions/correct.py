@@ -75,3 +75,10 @@ def noisy_gradient(g, t, eta_noise, gamma, rng):
 def easgd_round(workers, center, grads, eta, rho):
     pull = workers - center
     return workers - eta * (grads + rho * pull), center + eta * rho * pull.sum(axis=0)
+def adarevision_update(theta, g_sum, z, z_max, g, g_old, eta, eps):
+    g_bck = g_sum - g_old
+    lr_old = eta / np.sqrt(z_max + eps)
+    z = z + g * g + 2 * g * g_bck
+    z_max = np.maximum(z_max, z)
+    lr_new = eta / np.sqrt(z_max + eps)
+    return theta - lr_new * g + (lr_old - lr_new) * g_bck, g_sum + g, z, z_max

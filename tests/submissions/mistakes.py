@@ -191,4 +191,35 @@ def easgd_round(workers, center, grads, eta, rho):
     pull = workers - center
     return workers - eta * (grads + rho * pull), center + eta * rho * pull.mean(axis=0)
 ''', "sums over the workers"),
+    ("adarevision_update", '''
+def adarevision_update(theta, g_sum, z, z_max, g, g_old, eta, eps):
+    g_bck = g_sum - g_old
+    lr_old = eta / np.sqrt(z_max + eps)
+    z = z + g * g
+    z_max = np.maximum(z_max, z)
+    lr_new = eta / np.sqrt(z_max + eps)
+    return theta - lr_new * g + (lr_old - lr_new) * g_bck, g_sum + g, z, z_max
+''', "cross term"),
+    ("adarevision_update", '''
+def adarevision_update(theta, g_sum, z, z_max, g, g_old, eta, eps):
+    z = z + g * g + 2 * g * (g_sum - g_old)
+    z_max = np.maximum(z_max, z)
+    return theta - eta / np.sqrt(z_max + eps) * g, g_sum + g, z, z_max
+''', "must be revised"),
+    ("adarevision_update", '''
+def adarevision_update(theta, g_sum, z, z_max, g, g_old, eta, eps):
+    backlog = g_sum - g_old
+    z_new = z + g**2 + 2 * g * backlog
+    z_max_new = np.maximum(z_max, z_new)
+    rate_before, rate_after = eta / np.sqrt(z_max + eps), eta / np.sqrt(z_max_new + eps)
+    return theta - rate_after * g - (rate_before - rate_after) * backlog, g_sum + g, z_new, z_max_new
+''', "Sign error in the revision"),
+    ("adarevision_update", '''
+def adarevision_update(theta, g_sum, z, z_max, g, g_old, eta, eps):
+    g_bck = g_sum - g_old
+    lr_old = eta / np.sqrt(z_max + eps)
+    z = z + g * g + 2 * g * g_bck
+    lr_new = eta / np.sqrt(z + eps)
+    return theta - lr_new * g + (lr_old - lr_new) * g_bck, g_sum + g, z, z
+''', "never decreases"),
 ]
