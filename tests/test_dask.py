@@ -16,6 +16,7 @@ import pytest
 import gdlib
 from gdlib.parallel import (
     DistributedRunError, async_adagrad_on_dask, downpour, downpour_on_dask, easgd_on_dask, shard_gradients,
+    sync_sgd, sync_sgd_on_dask,
 )
 
 distributed = pytest.importorskip("distributed")
@@ -68,6 +69,25 @@ def test_asynchronous_easgd_and_delay_tolerant_adagrad_finish_and_converge(probl
     assert relative_gap(model, X, y, adagrad.theta) < 0.05
 
 
+def test_synchronous_sgd_on_dask_is_the_reference_run_bit_for_bit(problem):
+    """Synchronous data parallelism does not depend on timing: the cluster's run equals
+    gdlib.parallel.sync_sgd fed the same seeded mini-batches."""
+    model, X, y = problem
+    shards = shard_gradients(model, X, y, 3, batch_size=8, seed=4)
+
+    def seeded(shard, w):
+        steps = iter(range(10**6))
+        return lambda theta: shard.draw(theta, np.random.default_rng((7, w, next(steps))))
+
+    reference = sync_sgd(gdlib.Nesterov(eta=0.1, gamma=0.9), [seeded(s, w) for w, s in enumerate(shards)],
+                         np.zeros(model.n_params), 40)
+    with fresh_cluster(2) as cluster, distributed.Client(cluster) as client:
+        run = sync_sgd_on_dask(shards, np.zeros(model.n_params), 40, optimizer=gdlib.Nesterov(eta=0.1, gamma=0.9),
+                               client=client, seed=7)
+    np.testing.assert_array_equal(run.path, reference)
+    assert run.updates == 40
+
+
 def test_any_cluster_by_its_scheduler_address(problem):
     model, X, y = problem
     with fresh_cluster(2) as cluster:
@@ -96,6 +116,26 @@ def test_a_worker_killed_mid_run_neither_hangs_the_run_nor_loses_a_push(problem)
     assert run.updates == 4 * (200 // 5)                 # the lost worker's tasks were recomputed
     assert ("workers lost", [victim]) in run.events      # and the run says so
     assert relative_gap(model, X, y, run.theta) < 0.05
+
+
+def test_a_killed_worker_does_not_change_a_synchronous_run_at_all(problem):
+    model, X, y = problem
+    shards = shard_gradients(model, X, y, 4, batch_size=8, seed=5)
+    with fresh_cluster(2) as cluster, distributed.Client(cluster) as client:
+        pids = client.run(os.getpid)
+        killed = []
+
+        def kill_once(n_updates):
+            if n_updates == 10:
+                os.kill(pids[sorted(pids)[0]], signal.SIGKILL)
+                killed.append(n_updates)
+
+        run = sync_sgd_on_dask(shards, np.zeros(model.n_params), 60, optimizer=gdlib.SGD(eta=0.5), client=client,
+                               on_update=kill_once)
+        undisturbed = sync_sgd_on_dask(shards, np.zeros(model.n_params), 60, optimizer=gdlib.SGD(eta=0.5),
+                                       client=client)
+    assert killed
+    np.testing.assert_array_equal(run.path, undisturbed.path)
 
 
 def test_a_cluster_without_workers_fails_at_once_with_a_clear_error(problem):

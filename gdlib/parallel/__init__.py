@@ -7,10 +7,13 @@
   :func:`async_adagrad` (delay-tolerant AdaGrad, AdaptiveRevision) and
   :func:`easgd` (synchronous and asynchronous Elastic Averaging SGD);
 * real execution on Dask distributed: :func:`downpour_on_dask`,
-  :func:`easgd_on_dask` and :func:`async_adagrad_on_dask`.
+  :func:`easgd_on_dask`, :func:`async_adagrad_on_dask` and
+  :func:`sync_sgd_on_dask`.
 """
 
-from .cluster import DistributedRunError, async_adagrad_on_dask, downpour_on_dask, easgd_on_dask
+from .cluster import (
+    DistributedRunError, async_adagrad_on_dask, downpour_on_dask, easgd_on_dask, sync_sgd_on_dask,
+)
 from .delay_tolerant import AdaptiveRevision, async_adagrad
 from .downpour import downpour
 from .easgd import easgd, easgd_round
@@ -21,6 +24,6 @@ from .simulate import async_sgd, sync_sgd
 __all__ = [
     "hogwild", "logistic_loss", "to_csr", "zipf_csr", "csr_logistic_loss",
     "async_sgd", "sync_sgd", "downpour", "async_adagrad", "AdaptiveRevision", "easgd", "easgd_round",
-    "downpour_on_dask", "easgd_on_dask", "async_adagrad_on_dask", "DistributedRunError",
+    "downpour_on_dask", "easgd_on_dask", "async_adagrad_on_dask", "sync_sgd_on_dask", "DistributedRunError",
     "DistributedRun", "ParameterServer", "ShardGradient", "shard_gradients",
 ]

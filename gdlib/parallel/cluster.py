@@ -112,6 +112,11 @@ def _check_shards(shards):
         raise TypeError("shards must be a non-empty list of gdlib.parallel.ShardGradient (see shard_gradients)")
 
 
+def _flat(call):
+    fn, args = call
+    return (fn, *args)
+
+
 class _Driver:
     """Runs each worker's sequence of tasks asynchronously and survives lost workers.
 
@@ -138,14 +143,54 @@ class _Driver:
             self.fail(f"could not send the data shards to any Dask worker in {self.timeout:g} s; is the "
                       "cluster alive?")
 
-    def run(self, n_tasks, read, task, apply):
-        from distributed import wait
-
-        workers_before = set(self.client.scheduler_info()["workers"])
-        if not workers_before:
+    def start(self):
+        """Check that the cluster has workers, send them the shards; return the workers' addresses."""
+        workers = set(self.client.scheduler_info()["workers"])
+        if not workers:
             self.fail(f"the Dask cluster at {self.client.scheduler.address} has no workers; start some "
                       "(dask worker <address>) or pass client=None for a local cluster.")
         self.data = self.scatter()
+        return workers
+
+    def round(self, calls):
+        """Run ``calls[w]()`` → (function, arguments) for every worker w at once; wait for all results.
+
+        The synchronous algorithms' barrier: a lost task is submitted again (same inputs), a failure or
+        ``timeout`` seconds without progress end the run with a clear error.
+        """
+        from distributed import wait
+
+        attempts = [0] * len(calls)
+        futures = {self.client.submit(*_flat(calls[w]()), pure=False): w for w in range(len(calls))}
+        results = [None] * len(calls)
+        while futures:
+            try:
+                done = wait(list(futures), timeout=self.timeout, return_when="FIRST_COMPLETED").done
+            except CancelledError:
+                done = [f for f in futures if f.status == "cancelled"]
+            except TimeoutError:
+                self.fail(f"a synchronous step waited {self.timeout:g} s for its workers ("
+                          f"{len(self.client.scheduler_info()['workers'])} Dask workers alive).")
+            for future in done:
+                w = futures.pop(future)
+                try:
+                    results[w] = future.result()
+                except CancelledError:  # forgotten with its worker: again, with the same inputs
+                    attempts[w] += 1
+                    if attempts[w] > self.max_resubmits:
+                        self.fail(f"worker {w}'s gradient was lost {attempts[w]} times; giving up.")
+                    self.events.append(("task resubmitted", w, attempts[w]))
+                    if any(d.status != "finished" for d in self.data):
+                        self.data = self.scatter()
+                    futures[self.client.submit(*_flat(calls[w]()), pure=False)] = w
+                except Exception as exc:
+                    self.fail(f"worker {w}'s gradient failed on the cluster: {type(exc).__name__}: {exc}.")
+        return results
+
+    def run(self, n_tasks, read, task, apply):
+        from distributed import wait
+
+        workers_before = self.start()
 
         def submit(w, k, seen=None, attempt=0):
             seen = read(w, k) if seen is None else seen
@@ -204,14 +249,15 @@ class _Driver:
             self.events.append(("workers joined", sorted(workers_after - workers_before)))
 
 
-def _run(client, n_workers, shards, timeout, max_resubmits, on_update, record, n_tasks, read, task, apply):
+def _run(client, n_workers, shards, timeout, max_resubmits, on_update, record, body):
+    """Connect, run ``body(driver)``, return ``record(events)``; close what was opened here."""
     n_workers = whole_number(n_workers, "n_workers")
     timeout = _checks.positive(timeout, "timeout")
     max_resubmits = whole_number(max_resubmits, "max_resubmits", low=0)
     client, owned = _connect(client, n_workers)
     try:
         driver = _Driver(client, shards, timeout, max_resubmits, on_update, lambda: record(driver.events))
-        driver.run(n_tasks, read, task, apply)
+        body(driver)
         return record(driver.events)
     finally:
         for thing in owned:
@@ -275,7 +321,7 @@ def downpour_on_dask(shards, theta0, n_steps, *, client=None, optimizer=None, n_
         return len(pushes) * server.n_shards
 
     return _run(client, n_workers, shards, timeout, max_resubmits, on_update, record,
-                [len(periods)] * len(shards), lambda w, k: server.fetch(), task, apply)
+                lambda driver: driver.run([len(periods)] * len(shards), lambda w, k: server.fetch(), task, apply))
 
 
 downpour_on_dask.__doc__ += _COMMON
@@ -329,7 +375,7 @@ def easgd_on_dask(shards, theta0, n_steps, *, eta, rho, tau=4, client=None, seed
         return 1
 
     return _run(client, n_workers, shards, timeout, max_resubmits, on_update, record,
-                [len(periods)] * len(shards), read, task, apply)
+                lambda driver: driver.run([len(periods)] * len(shards), read, task, apply))
 
 
 easgd_on_dask.__doc__ += _COMMON
@@ -378,7 +424,57 @@ def async_adagrad_on_dask(shards, theta0, n_updates, *, eta, eps=1e-8, revise=Tr
         path.append(server.theta.copy())
         return 1
 
-    return _run(client, n_workers, shards, timeout, max_resubmits, on_update, record, n_tasks, read, task, apply)
+    return _run(client, n_workers, shards, timeout, max_resubmits, on_update, record,
+                lambda driver: driver.run(n_tasks, read, task, apply))
 
 
 async_adagrad_on_dask.__doc__ += _COMMON
+
+
+# ------------------------------------------- synchronous data-parallel SGD
+def sync_sgd_on_dask(shards, theta0, n_steps, *, optimizer, client=None, seed=0, timeout=60.0, n_workers=2,
+                     on_update=None, max_resubmits=3):
+    """Synchronous data-parallel SGD on a Dask cluster, the baseline.
+
+    Every step, each of the p workers computes one mini-batch gradient of
+    its shard at the same θ (:func:`one_gradient`, seeded by (seed, worker,
+    step)); the driver waits for all of them, averages them and takes one
+    step of ``optimizer``. Nothing depends on timing, so the run is
+    reproducible: it equals :func:`gdlib.parallel.sync_sgd` with the same
+    gradients, bit for bit, on any cluster.
+
+    Parameters
+    ----------
+    shards : list of :class:`~gdlib.parallel.server.ShardGradient`, one per worker.
+    optimizer : any gdlib optimizer.
+    """
+    _check_shards(shards)
+    n_steps = whole_number(n_steps, "n_steps", low=0)
+    if not hasattr(optimizer, "init") or not hasattr(optimizer, "step"):
+        raise TypeError(f"optimizer must be a gdlib optimizer such as gdlib.SGD(eta=0.1), got {optimizer!r}")
+    theta = np.array(theta0, dtype=np.float64).reshape(-1)
+    state = optimizer.init(theta)
+    start = time.perf_counter()
+    times, path = [0.0], [theta.copy()]
+
+    def record(events):
+        return DistributedRun(theta.copy(), np.array(times), np.array(path), np.zeros(0, np.int64), len(path) - 1,
+                              events)
+
+    def steps(driver):
+        driver.start()
+        for t in range(n_steps):
+            point = optimizer.lookahead(theta, state)
+            calls = [lambda w=w: (one_gradient, (driver.data[w], point, (seed, w, t))) for w in range(len(shards))]
+            g = np.mean(driver.round(calls), axis=0)
+            optimizer.step(theta, g, state)
+            times.append(time.perf_counter() - start)
+            path.append(theta.copy())
+            driver.updates += 1
+            if on_update is not None:
+                on_update(driver.updates)
+
+    return _run(client, n_workers, shards, timeout, max_resubmits, on_update, record, steps)
+
+
+sync_sgd_on_dask.__doc__ += _COMMON
