@@ -5,6 +5,7 @@ over seeds where it is stochastic; and the seed's claims (delay-tolerant
 AdaGrad beats plain asynchronous AdaGrad at large delays).
 """
 
+import numba
 import numpy as np
 import pytest
 
@@ -224,3 +225,17 @@ def test_a_non_finite_gradient_changes_nothing_in_adaptive_revision():
         server.update([np.nan, 1.0], g_old)
     np.testing.assert_array_equal(server.theta, [1.0, 2.0])
     assert server.t == 0
+
+
+def test_lost_writes_counts_exactly_with_one_thread_and_never_invents_writes():
+    """Races can only lose increments, never add any; one thread loses none. How many two threads
+    lose depends on timing, so the chapter measures it rather than a test demanding a number."""
+    from gdlib.parallel import lost_writes, zipf_csr
+
+    csr, _ = zipf_csr(20_000, 500, seed=1)
+    dense = np.ones((5000, 8))
+    assert lost_writes(csr, threads=1) == 0.0 and lost_writes(dense, threads=1) == 0.0
+    for X in (csr, dense):
+        assert 0.0 <= lost_writes(X, threads=min(2, numba.config.NUMBA_NUM_THREADS)) < 1.0
+    with pytest.raises(ValueError, match="threads must be between 1"):
+        lost_writes(dense, threads=0)

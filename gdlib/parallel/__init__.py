@@ -17,12 +17,12 @@ from .cluster import (
 from .delay_tolerant import AdaptiveRevision, async_adagrad
 from .downpour import downpour
 from .easgd import easgd, easgd_round
-from .hogwild import csr_logistic_loss, hogwild, logistic_loss, to_csr, zipf_csr
+from .hogwild import csr_logistic_loss, hogwild, logistic_loss, lost_writes, to_csr, zipf_csr
 from .server import DistributedRun, ParameterServer, ShardGradient, shard_gradients
 from .simulate import async_sgd, sync_sgd
 
 __all__ = [
-    "hogwild", "logistic_loss", "to_csr", "zipf_csr", "csr_logistic_loss",
+    "hogwild", "logistic_loss", "to_csr", "zipf_csr", "csr_logistic_loss", "lost_writes",
     "async_sgd", "sync_sgd", "downpour", "async_adagrad", "AdaptiveRevision", "easgd", "easgd_round",
     "downpour_on_dask", "easgd_on_dask", "async_adagrad_on_dask", "sync_sgd_on_dask", "DistributedRunError",
     "DistributedRun", "ParameterServer", "ShardGradient", "shard_gradients",
