@@ -93,7 +93,11 @@ def test_any_cluster_by_its_scheduler_address(problem):
     with fresh_cluster(2) as cluster:
         run = downpour_on_dask(shard_gradients(model, X, y, 2, batch_size=16), np.zeros(model.n_params), 100,
                                client=cluster.scheduler_address, n_fetch=5, n_push=5, timeout=60)
+        # pushes every n_push steps across fetch periods, as in the simulator: 23 steps → 5 pushes each
+        uneven = downpour_on_dask(shard_gradients(model, X, y, 2, batch_size=16), np.zeros(model.n_params), 23,
+                                  client=cluster.scheduler_address, n_fetch=4, n_push=5, timeout=60)
     assert run.updates == 2 * 20
+    assert uneven.updates == 2 * 5
 
 
 def test_a_worker_killed_mid_run_neither_hangs_the_run_nor_loses_a_push(problem):

@@ -42,6 +42,7 @@ from .. import _checks
 from .delay_tolerant import AdaptiveRevision
 from .downpour import checked_setup
 from .server import DistributedRun, ShardGradient, whole_number
+from .workers import local_sgd, replica_period
 
 
 class DistributedRunError(RuntimeError):
@@ -53,39 +54,29 @@ class DistributedRunError(RuntimeError):
 
 
 # ------------------------------------------------------------ worker tasks
-def replica_period(shard, theta, n_steps, n_push, local_eta, seed):
-    """One fetch period of a Downpour replica (runs on a Dask worker).
-
-    Starting from the fetched ``theta``, take ``n_steps`` local SGD steps on
-    mini-batches of ``shard`` and return the accrued gradients pushed after
-    every ``n_push`` steps (and at the end of the period).
-    """
+def _seeded(shard, seed):
+    """The shard's mini-batch gradient, drawing from a generator seeded by the task's identity."""
     rng = np.random.default_rng(seed)
-    local = np.array(theta, dtype=np.float64)
-    accrued = np.zeros_like(local)
-    pushes = []
-    for k in range(1, n_steps + 1):
-        g = shard.draw(local, rng)
-        accrued += g
-        local -= local_eta * g
-        if k % n_push == 0 or k == n_steps:
-            pushes.append(accrued.copy())
-            accrued[:] = 0.0
-    return pushes
+    return lambda theta: shard.draw(theta, rng)
 
 
-def local_sgd(shard, x, n_steps, eta, seed):
-    """``n_steps`` plain SGD steps from ``x`` on mini-batches of ``shard`` (an EASGD worker's period)."""
-    rng = np.random.default_rng(seed)
-    x = np.array(x, dtype=np.float64)
-    for _ in range(n_steps):
-        x -= eta * shard.draw(x, rng)
-    return x
+def replica_task(shard, theta, n_steps, n_push, local_eta, seed, steps_done, accrued, last):
+    """A Downpour fetch period on a Dask worker: :func:`~gdlib.parallel.workers.replica_period`.
+
+    Returns (pushed gradients, accrued gradient left to push in a later period)."""
+    pushes, accrued = replica_period(_seeded(shard, seed), theta, n_steps, n_push, local_eta,
+                                     steps_done=steps_done, accrued=accrued, last=last)
+    return [g for _, g in pushes], accrued
+
+
+def local_sgd_task(shard, x, n_steps, eta, seed):
+    """An EASGD worker's period on a Dask worker: :func:`~gdlib.parallel.workers.local_sgd`."""
+    return local_sgd(_seeded(shard, seed), x, n_steps, eta)
 
 
 def one_gradient(shard, theta, seed):
     """One mini-batch gradient of ``shard`` at ``theta`` (a delay-tolerant AdaGrad worker's task)."""
-    return shard.draw(np.asarray(theta, dtype=np.float64), np.random.default_rng(seed))
+    return _seeded(shard, seed)(np.asarray(theta, dtype=np.float64))
 
 
 # ------------------------------------------------------------------ driver
@@ -284,7 +275,7 @@ def downpour_on_dask(shards, theta0, n_steps, *, client=None, optimizer=None, n_
                      max_resubmits=3):
     """Downpour SGD on a Dask cluster; each replica takes ``n_steps`` local steps.
 
-    One task per replica and fetch period (:func:`replica_period`); the
+    One task per replica and fetch period (:func:`replica_task`); the
     server applies the period's pushes when the task ends, so with Dask a
     push waits for the end of its fetch period.
 
@@ -306,12 +297,18 @@ def downpour_on_dask(shards, theta0, n_steps, *, client=None, optimizer=None, n_
         return DistributedRun(server.theta.copy(), np.array(times), np.array(path),
                               np.array(staleness, dtype=np.int64), int(server.versions.sum()), events)
 
-    def task(w, k, seen, data):
-        theta, _ = seen
-        return replica_period, (data, theta, periods[k], n_push, local_eta, (seed, w, k))
+    accrued = [None] * len(shards)  # what each replica accrued but has not pushed yet
 
-    def apply(w, k, seen, pushes):
-        _, versions = seen
+    def read(w, k):
+        return (*server.fetch(), accrued[w])
+
+    def task(w, k, seen, data):
+        theta, _, left = seen
+        return replica_task, (data, theta, periods[k], n_push, local_eta, (seed, w, k), k * n_fetch, left,
+                              k + 1 == len(periods))
+
+    def apply(w, k, seen, result):
+        (pushes, accrued[w]), versions = result, seen[1]
         for g in pushes:
             for j, s in enumerate(server.slices):
                 staleness.append(server.versions[j] - versions[j])
@@ -321,7 +318,7 @@ def downpour_on_dask(shards, theta0, n_steps, *, client=None, optimizer=None, n_
         return len(pushes) * server.n_shards
 
     return _run(client, n_workers, shards, timeout, max_resubmits, on_update, record,
-                lambda driver: driver.run([len(periods)] * len(shards), lambda w, k: server.fetch(), task, apply))
+                lambda driver: driver.run([len(periods)] * len(shards), read, task, apply))
 
 
 downpour_on_dask.__doc__ += _COMMON
@@ -335,7 +332,7 @@ def easgd_on_dask(shards, theta0, n_steps, *, eta, rho, tau=4, client=None, seed
     Worker i's variable x^i and the centre x̃ live in the driver. Before each
     of its periods the driver makes the elastic exchange
     d = α (x^i − x̃), x^i ← x^i − d, x̃ ← x̃ + d (α = ηρ), then a task runs τ
-    local SGD steps from x^i (:func:`local_sgd`) and its result becomes the
+    local SGD steps from x^i (:func:`local_sgd_task`) and its result becomes the
     new x^i. ``path`` records the centre after every exchange.
 
     Parameters
@@ -368,7 +365,7 @@ def easgd_on_dask(shards, theta0, n_steps, *, eta, rho, tau=4, client=None, seed
         return workers[w].copy()
 
     def task(w, k, x, data):
-        return local_sgd, (data, x, periods[k], eta, (seed, w, k))
+        return local_sgd_task, (data, x, periods[k], eta, (seed, w, k))
 
     def apply(w, k, x, x_new):
         workers[w] = x_new

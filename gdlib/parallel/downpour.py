@@ -9,7 +9,9 @@ local copy θ' of the parameters and, at its k-th local step (k = 0, 1, …):
 * after every n_push steps, pushes the accrued gradient to the server and
   resets it (and pushes what is left when it stops, so nothing is lost).
 
-The server is split into shards; each applies the pushed slice with its own
+The replica's side is :func:`gdlib.parallel.workers.replica_period`, the
+same function the Dask tasks run. The server is split into shards; each
+applies the pushed slice with its own
 optimizer state (Adagrad, as Dean et al. did) as soon as it arrives. With
 message latency the shards receive the pushes at different times, so a
 fetch can return a θ whose shards are at different versions: the replicas
@@ -24,6 +26,7 @@ from .. import _checks
 from ..optim import Adagrad
 from .clock import Clock
 from .server import DistributedRun, ParameterServer, whole_number
+from .workers import replica_period
 
 
 def checked_setup(theta0, n_steps, optimizer, n_fetch, n_push, n_shards, local_eta):
@@ -65,46 +68,36 @@ def downpour(gradients, theta0, n_steps, *, optimizer=None, n_fetch=1, n_push=1,
     p = len(gradients)
     clock = Clock(p, spread=spread, jitter=jitter, latency=latency, seed=seed)
 
-    local = [None] * p                     # θ' of each replica
-    fetched_at = [None] * p                # the shards' versions when it fetched
-    accrued = [np.zeros_like(server.theta) for _ in range(p)]
-    done = [0] * p                         # local steps completed
+    done = [0] * p                         # local steps started, per replica
+    accrued = [None] * p                   # accrued but not yet pushed, per replica
     times, path, staleness = [0.0], [server.theta.copy()], []
 
-    def start_step(r, now):
-        if done[r] % n_fetch == 0:
-            local[r], fetched_at[r] = server.fetch()
-        clock.schedule(now + clock.step_time(r), r, "step")
-
-    def deliver(k, g_shard, version_read, now):
-        staleness.append(server.versions[k] - version_read)
-        server.push(k, g_shard)
-        times.append(now)
-        path.append(server.theta.copy())
-
-    def send(r, now):
-        for k, s in enumerate(server.slices):
-            payload = (k, accrued[r][s].copy(), int(fetched_at[r][k]))
-            if clock.latency:
-                clock.schedule(now + clock.message_time(), r, "push", payload)
-            else:  # no latency: applied before anyone can fetch again
-                deliver(*payload, now)
-        accrued[r][:] = 0.0
+    def start_period(r, now):
+        """Fetch, run the period (it never reads the server) and send its pushes when their steps end."""
+        theta, versions = server.fetch()
+        n = min(n_fetch, n_steps - done[r])
+        ends = now + np.cumsum([clock.step_time(r) for _ in range(n)])
+        pushes, accrued[r] = replica_period(gradients[r], theta, n, n_push, local_eta, steps_done=done[r],
+                                           accrued=accrued[r], last=done[r] + n == n_steps)
+        for k, g in pushes:
+            for j, s in enumerate(server.slices):
+                payload = (j, g[s], int(versions[j]))
+                clock.schedule(ends[k - 1] + clock.message_time(), r, "push", payload)
+        done[r] += n
+        if done[r] < n_steps:  # after its own pushes at the same moment: a replica sees what it sent
+            clock.schedule(ends[-1], r, "fetch")
 
     for r in range(p):
         if n_steps:
-            start_step(r, 0.0)
+            start_period(r, 0.0)
     for now, r, what, payload in clock:
-        if what == "step":
-            g = np.asarray(gradients[r](local[r]), dtype=np.float64)
-            accrued[r] += g
-            local[r] -= local_eta * g
-            done[r] += 1
-            if done[r] % n_push == 0 or done[r] == n_steps:
-                send(r, now)
-            if done[r] < n_steps:
-                start_step(r, now)
+        if what == "fetch":
+            start_period(r, now)
         else:  # a pushed slice reaches its shard
-            deliver(*payload, now)
+            j, g_shard, version_read = payload
+            staleness.append(server.versions[j] - version_read)
+            server.push(j, g_shard)
+            times.append(now)
+            path.append(server.theta.copy())
     return DistributedRun(server.theta.copy(), np.array(times), np.array(path),
                           np.array(staleness, dtype=np.int64), int(server.versions.sum()))

@@ -29,6 +29,7 @@ import numpy as np
 from .. import _checks
 from .clock import Clock
 from .server import DistributedRun, whole_number
+from .workers import local_sgd
 
 
 def easgd_round(workers, center, grads, eta, rho):
@@ -97,19 +98,17 @@ def easgd(gradients, theta0, n_steps, *, eta, rho, tau=1, asynchronous=False, sp
     done = [0] * p
     for i in range(p):
         if n_steps:
-            clock.schedule(0.0, i, "step")  # each event: worker i begins a local step
-    exchanges = 0
+            clock.schedule(0.0, i, "period")  # each event: worker i meets the centre, then runs τ local steps
     for now, i, _, _ in clock:
-        if done[i] % tau == 0:
-            d = alpha * (workers[i] - center)  # one exchange: both move by the same d
-            workers[i] -= d
-            center += d
-            exchanges += 1
-            times.append(now)
-            path.append(center.copy())
-        workers[i] -= eta * np.asarray(gradients[i](workers[i]), dtype=np.float64)
-        done[i] += 1
+        d = alpha * (workers[i] - center)  # one exchange: both move by the same d
+        workers[i] -= d
+        center += d
+        times.append(now)
+        path.append(center.copy())
+        n = min(tau, n_steps - done[i])
+        workers[i] = local_sgd(gradients[i], workers[i], n, eta)
+        done[i] += n
         if done[i] < n_steps:
-            clock.schedule(now + clock.step_time(i), i, "step")
-    return DistributedRun(center, np.array(times), np.array(path), np.zeros(0, np.int64), exchanges,
+            clock.schedule(now + sum(clock.step_time(i) for _ in range(n)), i, "period")
+    return DistributedRun(center, np.array(times), np.array(path), np.zeros(0, np.int64), len(path) - 1,
                           [("workers", workers)])
