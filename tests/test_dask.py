@@ -16,7 +16,7 @@ import pytest
 import gdlib
 from gdlib.parallel import (
     DistributedRunError, async_adagrad_on_dask, downpour, downpour_on_dask, easgd_on_dask, shard_gradients,
-    sync_sgd, sync_sgd_on_dask,
+    sync_sgd, sync_sgd_on_dask, task_gradients,
 )
 
 distributed = pytest.importorskip("distributed")
@@ -74,13 +74,8 @@ def test_synchronous_sgd_on_dask_is_the_reference_run_bit_for_bit(problem):
     gdlib.parallel.sync_sgd fed the same seeded mini-batches."""
     model, X, y = problem
     shards = shard_gradients(model, X, y, 3, batch_size=8, seed=4)
-
-    def seeded(shard, w):
-        steps = iter(range(10**6))
-        return lambda theta: shard.draw(theta, np.random.default_rng((7, w, next(steps))))
-
-    reference = sync_sgd(gdlib.Nesterov(eta=0.1, gamma=0.9), [seeded(s, w) for w, s in enumerate(shards)],
-                         np.zeros(model.n_params), 40)
+    reference = sync_sgd(gdlib.Nesterov(eta=0.1, gamma=0.9), task_gradients(shards, seed=7), np.zeros(model.n_params),
+                         40)
     with fresh_cluster(2) as cluster, distributed.Client(cluster) as client:
         run = sync_sgd_on_dask(shards, np.zeros(model.n_params), 40, optimizer=gdlib.Nesterov(eta=0.1, gamma=0.9),
                                client=client, seed=7)

@@ -12,7 +12,7 @@
 """
 
 from .cluster import (
-    DistributedRunError, async_adagrad_on_dask, downpour_on_dask, easgd_on_dask, sync_sgd_on_dask,
+    DistributedRunError, async_adagrad_on_dask, downpour_on_dask, easgd_on_dask, sync_sgd_on_dask, task_gradients,
 )
 from .delay_tolerant import AdaptiveRevision, async_adagrad
 from .downpour import downpour
@@ -24,6 +24,6 @@ from .simulate import async_sgd, sync_sgd
 __all__ = [
     "hogwild", "logistic_loss", "to_csr", "zipf_csr", "csr_logistic_loss", "lost_writes",
     "async_sgd", "sync_sgd", "downpour", "async_adagrad", "AdaptiveRevision", "easgd", "easgd_round",
-    "downpour_on_dask", "easgd_on_dask", "async_adagrad_on_dask", "sync_sgd_on_dask", "DistributedRunError",
+    "downpour_on_dask", "easgd_on_dask", "async_adagrad_on_dask", "sync_sgd_on_dask", "task_gradients", "DistributedRunError",
     "DistributedRun", "ParameterServer", "ShardGradient", "shard_gradients",
 ]

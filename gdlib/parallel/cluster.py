@@ -33,6 +33,7 @@ never drops an update silently.
 
 from __future__ import annotations
 
+import itertools
 import time
 from concurrent.futures import CancelledError
 
@@ -72,6 +73,20 @@ def replica_task(shard, theta, n_steps, n_push, local_eta, seed, steps_done, acc
 def local_sgd_task(shard, x, n_steps, eta, seed):
     """An EASGD worker's period on a Dask worker: :func:`~gdlib.parallel.workers.local_sgd`."""
     return local_sgd(_seeded(shard, seed), x, n_steps, eta)
+
+
+def task_gradients(shards, seed=0):
+    """Gradient functions that draw, call after call, the mini-batches of
+    :func:`sync_sgd_on_dask`'s tasks: worker w's t-th call is task (seed, w, t).
+
+    ``gdlib.parallel.sync_sgd(optimizer, task_gradients(shards, seed), ...)``
+    in this process is the reference run that the cluster reproduces.
+    """
+    def worker(w, shard):
+        steps = itertools.count()
+        return lambda theta: one_gradient(shard, theta, (seed, w, next(steps)))
+
+    return [worker(w, shard) for w, shard in enumerate(shards)]
 
 
 def one_gradient(shard, theta, seed):
