@@ -16,20 +16,19 @@ import time
 import numba
 import numpy as np
 
-from gdlib.parallel.hogwild import csr_logistic_loss, hogwild, zipf_csr
+from gdlib.parallel.hogwild import csr_logistic_loss, hogwild, to_csr, zipf_csr
 
 
 def dense_problem(n=100_000, p=32, seed=0):
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n, p))
     y = (X @ rng.standard_normal(p) > 0).astype(float)
-    indptr = np.arange(0, (n + 1) * p, p, dtype=np.int64)
-    return (indptr, np.tile(np.arange(p, dtype=np.int64), n), X.ravel(), p), y, X
+    return (*to_csr(X), p), y
 
 
 def main():
     sparse, y_sparse = zipf_csr(400_000, 10_000)
-    dense, y_dense, X_dense = dense_problem()
+    dense, y_dense = dense_problem()
     print(f"{numba.config.NUMBA_NUM_THREADS} threads available")
     print("| data | threads | seconds (3 epochs) | M updates/s | speed-up | final loss |")
     print("|---|---|---|---|---|---|")
