@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-pytestmark = pytest.mark.slow
+
 
 # What the student extra must not bring in (the instructor's and the book's tools).
 NOT_FOR_STUDENTS = ("torch", "nbgrader", "jupyter-book", "sphinx", "distributed")
@@ -44,6 +44,7 @@ def _project_copy(dest):
         shutil.copytree(ROOT / package, dest / package, ignore=shutil.ignore_patterns("__pycache__"))
 
 
+@pytest.mark.slow
 def test_a_fresh_student_environment_runs_a_released_exercise(tmp_path):
     project = tmp_path / "course"
     project.mkdir()
@@ -73,3 +74,19 @@ def test_a_fresh_student_environment_runs_a_released_exercise(tmp_path):
     # the first check ran against gdlib and says the function is not written yet
     assert "adam_step" in text and "NotImplementedError" in text, text
     assert errors == "['AssertionError']", errors
+
+
+def test_the_first_cell_of_every_released_notebook_says_how_to_set_up(tmp_path):
+    """Without the course environment, the set-up cell fails with a message that says what to do."""
+    import nbformat
+
+    for notebook in sorted((ROOT / "exercises").glob("*/*.ipynb")):
+        cells = nbformat.read(notebook, as_version=4).cells
+        setup = next(c for c in cells if c.cell_type == "code")
+        assert "make student" in setup.source, notebook.name
+        # -S: no site-packages, so neither NumPy nor autograde can be imported
+        out = subprocess.run([sys.executable, "-I", "-S", "-c", setup.source], capture_output=True, text=True,
+                             cwd=tmp_path, timeout=60)
+        assert out.returncode == 1
+        last = out.stderr.strip().splitlines()[-1]
+        assert last.startswith("ImportError: numpy is not installed") and "make student" in last, last
