@@ -14,7 +14,7 @@ import nbformat
 import pytest
 
 from autograde import feedback
-from autograde.export import NOT_SUBMITTED, write_grades
+from autograde.export import NOT_SUBMITTED, export_grades, write_grades
 from autograde.grade import grade_class
 from browser import CHROMIUM, render, serve
 
@@ -60,6 +60,12 @@ def test_grades_say_not_submitted_rather_than_zero(graded):
     assert rows["bo", "adaptive_rates"]["score"] == "0.00"  # handed in untouched: a real zero
     for key in (("ada", "adaptive_rates"), ("bo", "momentum_nesterov")):
         assert rows[key]["status"] == NOT_SUBMITTED and rows[key]["score"] == "", rows[key]
+
+
+def test_the_grade_command_s_export_function_writes_the_same_csv(graded):
+    root, _, rows = graded
+    with open(export_grades(root, "again.csv")) as f:
+        assert {(r["student_id"], r["assignment"]): r for r in csv.DictReader(f)} == rows
 
 
 def test_export_writes_not_submitted_from_any_gradebook(tmp_path, monkeypatch):
