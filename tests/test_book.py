@@ -10,22 +10,18 @@ a screenshot of each page in ``_build/screenshots`` as an artifact.
 from __future__ import annotations
 
 import functools
-import http.server
 import re
-import shutil
-import socketserver
-import subprocess
-import threading
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
 
+from browser import CHROMIUM, render, serve
+
 ROOT = Path(__file__).resolve().parents[1]
 HTML_DIR = ROOT / "_build" / "html"
 SHOTS = ROOT / "_build" / "screenshots"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 pytestmark = pytest.mark.skipif(not (HTML_DIR / "index.html").exists(),
                                 reason="the book is not built: run `make book` (make test does)")
@@ -99,28 +95,8 @@ def test_every_chapter_offers_its_notebook_and_has_figures():
 
 @pytest.fixture(scope="module")
 def server():
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(HTML_DIR))
-
-    class Quiet(socketserver.ThreadingMixIn, http.server.HTTPServer):
-        daemon_threads = True
-
-    handler.log_message = lambda *a, **k: None
-    httpd = Quiet(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-
-
-def _render(url, shot, tmp_path):
-    """The DOM after scripts ran (network blocked but for 127.0.0.1), and a screenshot."""
-    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-           "--no-first-run", "--disable-component-update", "--disable-sync", "--disable-quic",
-           "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1", f"--user-data-dir={tmp_path}",
-           "--window-size=1280,1600", "--virtual-time-budget=20000", f"--screenshot={shot}", "--dump-dom", url]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr[-2000:]
-    return out.stdout
+    with serve(HTML_DIR) as url:
+        yield url
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (make test installs it)")
@@ -130,7 +106,7 @@ def test_pages_render_offline_with_typeset_math_animations_and_widgets(server, t
     animated = widgets = 0
     for page in pages:
         source = page.read_text(encoding="utf-8")
-        dom = _render(f"{server}/book/{page.name}", SHOTS / f"{page.stem}.png", tmp_path / page.stem)
+        dom = render(f"{server}/book/{page.name}", SHOTS / f"{page.stem}.png", tmp_path / page.stem)
         n_math = len(re.findall(r'class="math[ "]', source))
         if n_math:
             assert dom.count("<mjx-container") >= n_math, f"{page.name}: math left untypeset"
