@@ -18,7 +18,9 @@ import nbformat
 import pytest
 import websocket
 
-from test_book import CHROMIUM, HTML_DIR, server  # noqa: F401 (server is a fixture)
+from browser import CHROMIUM, serve
+
+HTML_DIR = Path(__file__).resolve().parents[1] / "_build" / "html"
 
 pytestmark = [pytest.mark.skipif(not (HTML_DIR / "index.html").exists(), reason="the book is not built: make book"),
               pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (make test installs it)")]
@@ -72,39 +74,45 @@ def test_chapters_with_exercises_link_the_released_notebooks():
     assert linked == released, f"linked {sorted(linked)}, released {sorted(released)}"
 
 
-def test_clicking_an_exercise_download_saves_a_valid_notebook(server, tmp_path):  # noqa: F811
-    page, name = next((p, n) for p, n in _chapter_exercises() if p == "adam.html")
-    downloads = tmp_path / "downloads"
-    downloads.mkdir()
-    proc, port = _chromium(tmp_path / "profile")
+def _click_download(url, downloads, profile):
+    """Open ``url``, click its first exercise download, and wait for the file; returns the link's href."""
+    proc, port = _chromium(profile)
     try:
         version = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/version", timeout=10))
         browser = DevTools(version["webSocketDebuggerUrl"])
         browser.call("Browser.setDownloadBehavior", behavior="allow", downloadPath=str(downloads))
-        target = next(t for t in json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10))
-                      if t["type"] == "page")
-        tab = DevTools(target["webSocketDebuggerUrl"])
+        targets = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10))
+        tab = DevTools(next(t for t in targets if t["type"] == "page")["webSocketDebuggerUrl"])
         tab.call("Page.enable")
-        tab.call("Page.navigate", url=f"{server}/book/{page}")
+        tab.call("Page.navigate", url=url)
         for _ in range(100):
-            state = tab.call("Runtime.evaluate", expression="document.readyState")["result"]["value"]
-            if state == "complete":
+            if tab.call("Runtime.evaluate", expression="document.readyState")["result"]["value"] == "complete":
                 break
             time.sleep(0.1)
-        clicked = tab.call("Runtime.evaluate", expression=(
+        href = tab.call("Runtime.evaluate", expression=(
             "(() => { const a = document.querySelector('a.exercise-download'); if (!a) return ''; "
             "a.click(); return a.getAttribute('href'); })()"))["result"]["value"]
-        assert clicked.endswith(f"/{name}.ipynb"), clicked
-        saved = downloads / f"{name}.ipynb"
+        name = href.rsplit("/", 1)[-1]
         for _ in range(300):
-            if saved.exists() and not list(downloads.glob("*.crdownload")):
+            if name and (downloads / name).exists() and not list(downloads.glob("*.crdownload")):
                 break
             time.sleep(0.1)
-        assert saved.exists(), f"nothing was downloaded: {list(downloads.iterdir())}"
+        return href
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_clicking_an_exercise_download_saves_a_valid_notebook(tmp_path):
+    page, name = next((p, n) for p, n in _chapter_exercises() if p == "adam.html")
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    with serve(HTML_DIR) as server:
+        href = _click_download(f"{server}/book/{page}", downloads, tmp_path / "profile")
+    assert href.endswith(f"/{name}.ipynb"), href
+    saved = downloads / f"{name}.ipynb"
+    assert saved.exists(), f"nothing was downloaded: {list(downloads.iterdir())}"
     notebook = nbformat.read(saved, as_version=4)
     nbformat.validate(notebook)
     sources = "\n".join(c.source for c in notebook.cells)
-    assert "raise NotImplementedError()" in sources and "### BEGIN SOLUTION" not in sources  # the release, not the solution
+    assert "raise NotImplementedError()" in sources and "### BEGIN SOLUTION" not in sources  # the release
