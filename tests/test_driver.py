@@ -48,8 +48,11 @@ class Toy:
 
 
 def drive(algorithm, client, max_resubmits=3, on_update=None):
-    return Driver(client, algorithm, timeout=5.0, max_resubmits=max_resubmits, on_update=on_update,
-                  wait=client.wait).run()
+    try:
+        return Driver(client, algorithm, timeout=5.0, max_resubmits=max_resubmits, on_update=on_update,
+                      wait=client.wait).run()
+    finally:
+        assert not client.script, "the run ended before the script did: a step named a task that never ran"
 
 
 @pytest.fixture(scope="module")
@@ -212,3 +215,34 @@ def test_delay_tolerant_adagrad_measures_staleness(shards):
     run = drive(DelayTolerantAdagrad(shards, np.zeros(d), 10, eta=0.3, eps=1e-8, revise=True, seed=4),
                 FakeClient())                         # oldest first: each gradient waits for the other two
     assert run.updates == 10 and run.staleness.tolist() == [0, 1, 2] + [2] * 7
+
+
+def test_a_lost_task_changes_nothing_even_where_reading_moves_the_server(shards):
+    """EASGD's read is the elastic exchange: a task run again must not exchange again."""
+    shards, d = shards
+
+    def run(script):
+        return drive(ElasticAveraging(shards, np.zeros(d), 12, eta=0.2, rho=0.5, tau=3, seed=1),
+                     FakeClient(script=script))
+
+    undisturbed, disturbed = run([]), run([lose_while_waiting((0, 1)), lose((1, 2))])
+    np.testing.assert_array_equal(disturbed.path, undisturbed.path)
+    assert disturbed.updates == undisturbed.updates == 3 * 4
+    assert disturbed.events[:-1] == [("task resubmitted", 0, 1), ("task resubmitted", 1, 2)]
+
+
+# ------------------------------------------------------------------ bad input
+@pytest.mark.parametrize("call, error, words", [
+    (lambda s, d: gdlib.parallel.sync_sgd_on_dask(s, np.zeros(d), 5, optimizer=None), TypeError, "optimizer must be"),
+    (lambda s, d: gdlib.parallel.sync_sgd_on_dask([], np.zeros(d), 5, optimizer=gdlib.SGD(eta=0.1)), TypeError,
+     "shards must be"),
+    (lambda s, d: gdlib.parallel.easgd_on_dask(s, np.zeros(d), 5, eta=-1, rho=0.5), ValueError, "eta"),
+    (lambda s, d: gdlib.parallel.easgd_on_dask(s, np.zeros(d), 5, eta=0.1, rho=0.5, tau=0), ValueError, "tau"),
+    (lambda s, d: gdlib.parallel.async_adagrad_on_dask(s, np.zeros(d), -1, eta=0.1), ValueError, "n_updates"),
+    (lambda s, d: gdlib.parallel.downpour_on_dask(s, np.zeros(d), 5, timeout=0), ValueError, "timeout"),
+    (lambda s, d: gdlib.parallel.downpour_on_dask(s, np.zeros(d), 5, max_resubmits=-1), ValueError, "max_resubmits"),
+    (lambda s, d: gdlib.parallel.downpour_on_dask(s, np.zeros(d), 5, n_workers=0), ValueError, "n_workers"),
+])
+def test_bad_input_is_refused_before_any_cluster_starts(shards, call, error, words):
+    with pytest.raises(error, match=words):
+        call(*shards)
