@@ -87,7 +87,7 @@ class Driver:
             from distributed import wait
         self.client, self.algorithm, self.wait = client, algorithm, wait
         self.timeout, self.max_resubmits, self.on_update = timeout, max_resubmits, on_update
-        self.events, self.updates = [], 0
+        self.events, self.updates, self.data = [], 0, []  # data: the shards' futures on the cluster
         self.running = {}  # future → (worker, task number, what it read, resubmits so far)
 
     def fail(self, message):
