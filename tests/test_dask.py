@@ -122,11 +122,12 @@ def test_a_killed_worker_does_not_change_a_synchronous_run_at_all(problem):
     shards = shard_gradients(model, X, y, 4, batch_size=8, seed=5)
     with fresh_cluster(2) as cluster, distributed.Client(cluster) as client:
         pids = client.run(os.getpid)
+        victim = sorted(pids)[0]
         killed = []
 
         def kill_once(n_updates):
             if n_updates == 10:
-                os.kill(pids[sorted(pids)[0]], signal.SIGKILL)
+                os.kill(pids[victim], signal.SIGKILL)
                 killed.append(n_updates)
 
         run = sync_sgd_on_dask(shards, np.zeros(model.n_params), 60, optimizer=gdlib.SGD(eta=0.5), client=client,
@@ -135,6 +136,9 @@ def test_a_killed_worker_does_not_change_a_synchronous_run_at_all(problem):
                                        client=client)
     assert killed
     np.testing.assert_array_equal(run.path, undisturbed.path)
+    reference = sync_sgd(gdlib.SGD(eta=0.5), task_gradients(shards), np.zeros(model.n_params), 60)
+    np.testing.assert_array_equal(run.path, reference)
+    assert ("workers lost", [victim]) in run.events       # the same events as the asynchronous algorithms
 
 
 def test_a_cluster_without_workers_fails_at_once_with_a_clear_error(problem):
