@@ -35,8 +35,6 @@ BOOK = ROOT / "book"
 # fixed chapter must be taken off the list.
 NOT_YET_CHECKED = {
     "gd-variants", "parallel", "strategies", "visualization", "which-optimizer",
-    "adagrad", "frameworks",
-    "introduction", "nesterov", "rmsprop",
 }
 
 # (chapter, glue key): why the sentence around it needs no claim.
