@@ -33,8 +33,7 @@ class Rule:
 
 
 class SGD(Rule):
-    """θ = θ − η · ∇θ J(θ)
-    """
+    """Gradient descent (book: eq-gd):  θ_t = θ_{t−1} − η g_t."""
     def __init__(self, theta, eta):
         super().__init__(theta)
         self.eta = eta
@@ -45,9 +44,9 @@ class SGD(Rule):
 
 
 class Momentum(Rule):
-    """Momentum, equation (eq-momentum) of the book: v_t = γ v_{t−1} + η g_t;  θ_t = θ_{t−1} − v_t.
+    """Momentum (book: eq-momentum):  v_t = γ v_{t−1} + η g_t;  θ_t = θ_{t−1} − v_t.
 
-    eta_inside_velocity=False: b_t = γ b_{t−1} + g_t; θ_t = θ_{t−1} − η b_t (PyTorch docs).
+    eta_inside_velocity=False: b_t = γ b_{t−1} + g_t;  θ_t = θ_{t−1} − η b_t (PyTorch docs).
     Keras's form is the seed's with v negated.
     """
     def __init__(self, theta, eta, gamma, eta_inside_velocity=True):
@@ -67,8 +66,8 @@ class Momentum(Rule):
 
 
 class NesterovShifted(Rule):
-    """Dozat's rewriting of NAG in the seed (Nadam section), with v for m:
-    v_t = γ v_{t−1} + η g_t;  θ_{t+1} = θ_t − (γ v_t + η g_t)
+    """NAG in the shifted form (book: eq-nag-shifted), Dozat's rewriting in the seed:
+    v_t = γ v_{t−1} + η g_t;  φ_t = φ_{t−1} − (γ v_t + η g_t), g_t taken at φ_{t−1}.
     """
     def __init__(self, theta, eta, gamma, eta_inside_velocity=True):
         super().__init__(theta)
@@ -87,8 +86,9 @@ class NesterovShifted(Rule):
 
 
 class Adagrad(Rule):
-    """G_t = Σ g²;  θ_{t+1} = θ_t − η / sqrt(G_t + ε) ⊙ g_t
-    options: sqrt(G_t) + ε; G_0; PyTorch's η / (1 + (t − 1) lr_decay)
+    """Adagrad (book: eq-adagrad):  G_t = G_{t−1} + g_t²;  θ_t = θ_{t−1} − η / sqrt(G_t + ε) ⊙ g_t.
+
+    Options: sqrt(G_t) + ε; a starting G_0; PyTorch's rate η / (1 + (t − 1) lr_decay).
     """
     def __init__(self, theta, eta, eps, eps_inside_sqrt=True, G0=0.0, lr_decay=0.0):
         super().__init__(theta)
@@ -107,9 +107,12 @@ class Adagrad(Rule):
 
 
 class Adadelta(Rule):
-    """E[g²]_t = γ E[g²]_{t−1} + (1 − γ) g_t²
-    Δθ_t = − RMS[Δθ]_{t−1} / RMS[g]_t · g_t,  RMS[x]_t = sqrt(E[x²]_t + ε)
-    E[Δθ²]_t = γ E[Δθ²]_{t−1} + (1 − γ) Δθ_t²;  θ_{t+1} = θ_t + Δθ_t (× η, frameworks)
+    """Adadelta (book: eq-adadelta-eg2, eq-adadelta, eq-adadelta-edx2), in this order:
+
+    E[g²]_t = γ E[g²]_{t−1} + (1 − γ) g_t²
+    Δθ_t = − RMS[Δθ]_{t−1} / RMS[g]_t · g_t,   RMS[x]_t = sqrt(E[x²]_t + ε)
+    E[Δθ²]_t = γ E[Δθ²]_{t−1} + (1 − γ) Δθ_t²
+    θ_t = θ_{t−1} + η Δθ_t   (η = 1 in the seed; frameworks keep an η)
     """
     def __init__(self, theta, gamma, eps, eta=1.0):
         super().__init__(theta)
@@ -129,7 +132,8 @@ class Adadelta(Rule):
 
 
 class RMSprop(Rule):
-    """E[g²]_t = γ E[g²]_{t−1} + (1 − γ) g_t²;  θ_{t+1} = θ_t − η / sqrt(E[g²]_t + ε) g_t
+    """RMSprop (book: eq-rmsprop):  E[g²]_t = γ E[g²]_{t−1} + (1 − γ) g_t²;
+    θ_t = θ_{t−1} − η / sqrt(E[g²]_t + ε) g_t   (eps_inside_sqrt=False: sqrt(E[g²]_t) + ε).
     """
     def __init__(self, theta, eta, gamma, eps, eps_inside_sqrt=True):
         super().__init__(theta)
@@ -147,10 +151,12 @@ class RMSprop(Rule):
 
 
 class Adam(Rule):
-    """m_t = β1 m_{t−1} + (1 − β1) g_t;  v_t = β2 v_{t−1} + (1 − β2) g_t²
+    """Adam (book: eq-adam-moments, eq-adam-correction, eq-adam-update):
+
+    m_t = β1 m_{t−1} + (1 − β1) g_t;  v_t = β2 v_{t−1} + (1 − β2) g_t²
     m̂_t = m_t / (1 − β1^t);  v̂_t = v_t / (1 − β2^t)
-    θ_{t+1} = θ_t − η / (sqrt(v̂_t) + ε) m̂_t        (Ruder)
-    θ_t = θ_{t−1} − η m̂_t / sqrt(v̂_t + ε)            (You's slides: eps_inside_sqrt)
+    θ_t = θ_{t−1} − η / (sqrt(v̂_t) + ε) m̂_t        (Ruder)
+    θ_t = θ_{t−1} − η m̂_t / sqrt(v̂_t + ε)          (You's slides: eps_inside_sqrt)
     """
     def __init__(self, theta, eta, beta1, beta2, eps, eps_inside_sqrt=False, bias_correction=True):
         super().__init__(theta)
@@ -177,9 +183,11 @@ class Adam(Rule):
 
 
 class AdaMax(Rule):
-    """u_t = max(β2 · u_{t−1}, |g_t|);  θ_{t+1} = θ_t − η / u_t · m̂_t
+    """AdaMax (book: eq-adamax-u, eq-adamax):  u_t = max(β2 u_{t−1}, |g_t|);
+    θ_t = θ_{t−1} − η m̂_t / u_t.
+
     eps_placement="max": u_t = max(β2 u_{t−1}, |g_t| + ε) (PyTorch docs)
-    eps_placement="denominator": θ −= η m̂_t / (u_t + ε) (Keras docs)
+    eps_placement="denominator": θ_t = θ_{t−1} − η m̂_t / (u_t + ε) (Keras docs)
     """
     def __init__(self, theta, eta, beta1, beta2, eps=0.0, eps_placement="max"):
         super().__init__(theta)
@@ -204,7 +212,9 @@ class AdaMax(Rule):
 
 
 class Nadam(Rule):
-    """Ruder: θ_{t+1} = θ_t − η / (sqrt(v̂_t) + ε) (β1 m̂_t + (1 − β1) g_t / (1 − β1^t))
+    """Nadam (book: eq-nadam, eq-nadam-template), four forms.
+
+    seed (Ruder): θ_t = θ_{t−1} − η / (sqrt(v̂_t) + ε) (β1 m̂_t + (1 − β1) g_t / (1 − β1^t))
     Dozat (2016), Algorithm 2, with μ_t = β1 (1 − ½ 0.96^{tψ}):
       ĝ = g_t / (1 − Π_{i≤t} μ_i);  m_t = μ_t m_{t−1} + (1 − μ_t) g_t;
       m̂ = m_t / (1 − Π_{i≤t+1} μ_i);  m̄ = (1 − μ_t) ĝ + μ_{t+1} m̂
@@ -248,7 +258,9 @@ class Nadam(Rule):
 
 
 class AMSGrad(Rule):
-    """m_t, v_t as Adam;  v̂_t = max(v̂_{t−1}, v_t);  θ_{t+1} = θ_t − η / (sqrt(v̂_t) + ε) m_t
+    """AMSGrad (book: eq-amsgrad): m_t, v_t as Adam;  v̂_t = max(v̂_{t−1}, v_t);
+    θ_t = θ_{t−1} − η / (sqrt(v̂_t) + ε) m_t.
+
     PyTorch docs (amsgrad=True): max over raw v_t, then divide by (1 − β2^t), m by (1 − β1^t)
     optax amsgrad: v̂_t = max(v̂_{t−1}, v_t / (1 − β2^t)), m by (1 − β1^t)
     """
