@@ -162,8 +162,8 @@ def test_api_reference_shows_every_optimizer_as_help_does():
             assert f"{name}.{method}" in ids, f"{name}.{method} is not documented"
             doc = pydoc.getdoc(getattr(cls, method)).splitlines()[0]
             assert _rendered(doc) in _entry_text(page, f"{name}.{method}"), f"{name}.{method}"
-    for name in ("gdlib.State", "gdlib.run_compiled", "gdlib.RunResult", "gdlib.trajectory", "gdlib.train",
-                 "gdlib.train.TrainResult", "module-gdlib.schedules", "module-gdlib.models",
+    for name in ("gdlib.State", "gdlib.run_compiled", "gdlib.RunResult", "gdlib.trajectory", "gdlib.train.train",
+                 "gdlib.train.TrainResult", "gdlib.train.epoch_order", "module-gdlib.schedules", "module-gdlib.models",
                  "gdlib.models.check_gradient", "module-gdlib.surfaces", "module-gdlib.data",
                  "module-gdlib.claims", "module-gdlib.parallel", "gdlib.parallel.downpour_on_dask"):
         assert name in ids, f"{name} is not documented on the API page"
