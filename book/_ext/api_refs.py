@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import sys
 
 from sphinx.util.nodes import make_refnode
 
@@ -29,8 +30,9 @@ _PRIMITIVES = (int, float, complex, str, bytes, bool, type(None))
 def _lookup(name):
     """(parent, attribute, object) for a dotted name as Python sees it, or None.
 
-    Attributes win over submodules (``gdlib.train`` is the function, as
-    ``import gdlib; gdlib.train`` gives), then submodules are imported.
+    The last name is an attribute if there is one (``gdlib.train`` is the
+    function, as ``import gdlib; gdlib.train`` gives); a name with more after
+    it is a module if there is one (``gdlib.train.TrainResult``).
     """
     parts = name.split(".")
     try:
@@ -40,6 +42,10 @@ def _lookup(name):
     parent, attr = None, parts[0]
     for i, part in enumerate(parts[1:], start=1):
         parent, attr = obj, part
+        so_far = ".".join(parts[: i + 1])
+        if i < len(parts) - 1 and inspect.ismodule(obj) and inspect.ismodule(sys.modules.get(so_far)):
+            obj = sys.modules[so_far]
+            continue
         if hasattr(obj, part):
             obj = getattr(obj, part)
             continue
