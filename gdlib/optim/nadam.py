@@ -17,11 +17,12 @@ and the forms differ only in b_t, a_t and c_t:
     1 − β1^{t+1} rather than 1 − β1^t.
 ``form="optax"`` (constant β1 with that correction, as optax's nadam):
     b_t = β1,  a_t = β1 / (1 − β1^{t+1}),  c_t = (1 − β1) / (1 − β1^t).
-``form="dozat"`` (Dozat's Algorithm 2 with the momentum schedule
-μ_t = β1 (1 − ½ · 0.96^{t ψ}), ψ = ``momentum_decay``, Π_t = μ_1 ⋯ μ_t):
-    b_t = μ_t,  a_t = μ_{t+1} / (1 − Π_t μ_{t+1}),  c_t = (1 − μ_t) / (1 − Π_t).
-``form="pytorch"`` (``torch.optim.NAdam``): Dozat's a_t and c_t with the
-    schedule, but the first moment averaged with the constant β1 (b_t = β1).
+``form="dozat"`` (Dozat's Algorithm 2 with a momentum schedule):
+    b_t = μ_t,  a_t = μ_{t+1} / (1 − Π_t μ_{t+1}),  c_t = (1 − μ_t) / (1 − Π_t),
+    with μ_t = β1 (1 − ½ · 0.96^{t ψ}), ψ = ``momentum_decay``, Π_t = μ_1 ⋯ μ_t.
+``form="pytorch"`` (``torch.optim.NAdam``):
+    Dozat's a_t and c_t with the schedule, but the first moment averaged
+    with the constant β1 (b_t = β1).
 
 The running product Π_t is kept in ``state.counters[1]``.
 """
