@@ -214,7 +214,9 @@ class AdaMax(Rule):
 
 
 class Nadam(Rule):
-    """Nadam (book: eq-nadam, eq-nadam-template), four forms::
+    """Nadam (book: eq-nadam, eq-nadam-template).
+
+    Four forms::
 
         seed (Ruder): θ_t = θ_{t−1} − η / (sqrt(v̂_t) + ε) (β1 m̂_t + (1 − β1) g_t / (1 − β1^t))
         Dozat (2016), Algorithm 2, with μ_t = β1 (1 − ½ 0.96^{tψ}):
