@@ -12,6 +12,24 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.enforce_metadata = True
-# A student's kernel may hang: nbgrader gives up on a cell after this long.
-c.ExecutePreprocessor.timeout = 60
-c.ExecutePreprocessor.interrupt_on_timeout = True
+
+# nbgrader never runs a student's code in an ordinary kernel with the instructor's rights: its
+# execution step (the command line's `nbgrader autograde` and the formgrader's "autograde" button
+# alike) is the course's sandbox (autograde/nbgrader_plugin.py, bubblewrap), which computes the
+# same scores as `python -m autograde grade`. If the plugin cannot be loaded, autograding refuses.
+from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, IgnorePattern,  # noqa: E402
+                                    LimitOutput, NbGraderPreprocessor, SaveAutoGrades)
+
+try:
+    from autograde.nbgrader_plugin import SandboxGrade
+except Exception as _exc:  # noqa: BLE001
+    _why = f"{type(_exc).__name__}: {_exc}"
+
+    class SandboxGrade(NbGraderPreprocessor):  # refuse rather than run the student's code unsandboxed
+        def preprocess(self, nb, resources):
+            raise RuntimeError(f"this course grades only in its sandbox, which could not be loaded ({_why}); "
+                               "run nbgrader from the course's environment (.venv/bin/nbgrader)")
+
+c.Autograde.autograde_preprocessors = [SandboxGrade, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
+                                       SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
