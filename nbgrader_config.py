@@ -10,6 +10,16 @@ c.CourseDirectory.feedback_directory = "feedback"
 c.CourseDirectory.db_url = "sqlite:///.grading/gradebook.db"
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]
 
+# The exchange (nbgrader list, release_assignment, collect) lives in the course directory, not in
+# /srv/nbgrader/exchange (which an ordinary user can seldom write).
+import os  # noqa: E402
+
+c.Exchange.root = os.path.join(os.path.dirname(os.path.abspath(__file__)), ".grading", "exchange")
+try:
+    os.makedirs(c.Exchange.root, exist_ok=True)
+except OSError:
+    pass  # read-only course copy: nbgrader says so when the exchange is used
+
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.enforce_metadata = True
 

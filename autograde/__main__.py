@@ -32,6 +32,8 @@ def main(argv=None):
         course.release(args.assignments)
         print(f"released {', '.join(args.assignments)} into exercises/")
         return 0
+    if not args.no_progress:  # loading gdlib and nbgrader takes seconds: say something at once
+        print("autograde: loading the grader ...", file=sys.stderr, flush=True)
     from .grade import UsageError, grade_class
     from .sandbox import SandboxUnavailable
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import shutil
 import sys
 import tempfile
 import time
@@ -131,11 +132,18 @@ def _autograded_hash(root, student, assignment):
     return _hash_files(directory.glob("*.ipynb")) if directory.is_dir() else "none"
 
 
+def linked(path):
+    """True if the notebook ``submitted/<student>/<assignment>/<notebook>.ipynb`` or a folder above it
+    (up to submitted/) is a link: a link would read someone else's work (a classmate's, the solutions)."""
+    path = Path(path)
+    return any(p.is_symlink() for p in (path, path.parent, path.parent.parent))
+
+
 def grade_notebook(path, answers, tests, sandbox, call_timeout):
     """Grade one submitted notebook (``path``, which may be missing): {grade_id: QuestionResult}.
     ``answers`` and ``tests`` come from the gradebook (:func:`_trusted_cells`)."""
     path = Path(path)
-    if path.is_symlink() or (path.exists() and not path.is_file()):
+    if linked(path) or (path.exists() and not path.is_file()):
         source, note = None, f"{path.name} is not a plain file (a link?): it was not read"
     elif path.exists():
         source, note = _student_source(path, answers)
@@ -335,7 +343,7 @@ def grade_class(root=course.ROOT, assignments=course.ASSIGNMENTS, *, students=No
         lines += [f"  {s}/{a}: {why}" for s, a, why in todo]
         return "\n".join(lines)
     box = None
-    if sandbox:
+    if sandbox and todo:
         _say(progress, "autograde: checking the sandbox (bubblewrap) ...")
         box = require_sandbox()
     (root / ".grading").mkdir(exist_ok=True)
@@ -354,15 +362,23 @@ def grade_class(root=course.ROOT, assignments=course.ASSIGNMENTS, *, students=No
         if bar is not None:
             bar.set_postfix(student=student, assignment=assignment)
         start = time.perf_counter()
+        folder = root / "submitted" / student / assignment
+        links = folder.is_symlink() or folder.parent.is_symlink() or any(p.is_symlink() for p in folder.rglob("*"))
         try:
             with Gradebook(db_url) as gb:  # nothing of an earlier grading may pass for this one
                 for notebook in (_gradebook_scores(gb, student, assignment) or {}):
                     for grade in gb.find_submission_notebook(notebook, assignment, student).grades:
                         grade.auto_score = None
                 gb.db.commit()
-            out = course.nbgrader(["autograde", assignment, "--student", student, "--force", "--create", *plugin],
-                                  root=root, timeout=autograde_timeout, check=False)
-            if out.returncode != 0:
+            if links:  # nbgrader would follow them and show what they point to in the feedback
+                for kind in ("autograded", "feedback"):
+                    shutil.rmtree(root / kind / student / assignment, ignore_errors=True)
+                problems.append(f"{student}/{assignment}: links in the submission: not read, graded zero")
+                out = None
+            else:
+                out = course.nbgrader(["autograde", assignment, "--student", student, "--force", "--create",
+                                       *plugin], root=root, timeout=autograde_timeout, check=False)
+            if out is not None and out.returncode != 0:
                 last = (out.stderr.strip().splitlines() or ["no message"])[-1]
                 problems.append(f"{student}/{assignment}: nbgrader autograde failed (exit {out.returncode}: "
                                 f"{last[:300]}); graded here instead")
@@ -411,8 +427,10 @@ def grade_class(root=course.ROOT, assignments=course.ASSIGNMENTS, *, students=No
         out = course.nbgrader(["generate_feedback", assignment, "--force"], root=root, check=False)
         if out.returncode != 0:
             problems.append(f"nbgrader generate_feedback {assignment} failed (exit {out.returncode})")
-    _say(progress, "autograde: exporting the grades ...")
-    course.nbgrader(["export", f"--to={root / csv}"], root=root)
+    exported, db = root / csv, root / ".grading" / "gradebook.db"
+    if todo or not exported.exists() or not db.exists() or exported.stat().st_mtime < db.stat().st_mtime:
+        _say(progress, "autograde: exporting the grades ...")
+        course.nbgrader(["export", f"--to={exported}"], root=root)
     graded = len(todo) - failed
     lines = [f"graded {graded} of {len(todo)} submissions ({len(submissions) - len(todo)} already done); "
              f"grades in {root / csv}, feedback in {root / 'feedback'}"]

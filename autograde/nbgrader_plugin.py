@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import nbformat
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Bool, Float
 
@@ -34,7 +35,7 @@ class SandboxGrade(NbGraderPreprocessor):
         from nbgrader.api import Gradebook
         from nbgrader.coursedir import CourseDirectory
 
-        from .grade import _trusted_cells, grade_notebook, record_scores, test_cell_outputs
+        from .grade import _trusted_cells, grade_notebook, linked, record_scores, test_cell_outputs
         from .sandbox import require_sandbox
 
         info = resources["nbgrader"]
@@ -49,6 +50,10 @@ class SandboxGrade(NbGraderPreprocessor):
             answers, tests = _trusted_cells(gb, assignment)[notebook]
             results = grade_notebook(path, answers, tests, sandbox, self.call_timeout)
             record_scores(gb, student, assignment, notebook, results)
+        if linked(path):  # nbgrader copied what the link points to: show none of it in the feedback
+            nb.cells = [nbformat.v4.new_markdown_cell("This submission was a link, not a notebook: it was not read.")
+                        ] + [c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") in tests
+                             and c.cell_type == "code"]
         for cell in nb.cells:
             grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
             if cell.cell_type == "code" and grade_id in results:

@@ -104,8 +104,8 @@ class Bubblewrap:
     """
 
     def __init__(self, bwrap=None, *, work_bytes=64 << 20):
-        self.bwrap = bwrap or shutil.which("bwrap") or ("/usr/bin/bwrap" if Path("/usr/bin/bwrap").exists() else None)
-        if not self.bwrap or not sys.platform.startswith("linux"):
+        self.bwrap = bwrap or shutil.which("bwrap") or "/usr/bin/bwrap"
+        if not Path(self.bwrap).is_file() or not sys.platform.startswith("linux"):
             raise SandboxUnavailable(f"bubblewrap (bwrap) was not found: {INSTALL_HINT}")
         self.as_root = os.geteuid() == 0
         self.setpriv = shutil.which("setpriv") or "/usr/bin/setpriv"
@@ -199,7 +199,7 @@ def require_sandbox(bwrap=None):
     caller = SandboxCaller([("the probe", _PROBE)], sandbox=sandbox, call_timeout=60)
     try:
         uid, caps, n_pids = caller.call("probe")[0]
-    except StudentError as exc:
+    except (StudentError, OSError) as exc:
         raise SandboxUnavailable(f"bubblewrap could not start the sandbox ({exc}; {caller.log_tail()}): "
                                  f"{INSTALL_HINT}") from None
     finally:

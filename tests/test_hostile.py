@@ -287,6 +287,8 @@ def test_each_attack_is_explained_in_its_feedback(hostile_class):
     assert "Connection refused" in feedback["mallory3"] or "unreachable" in feedback["mallory3"]
     assert "Resource temporarily unavailable" in feedback["mallory4"]
     assert "not a plain file" in feedback["mallory5"] and "not a plain file" in feedback["mallory6"]
+    assert "m_hat" in feedback["alice"]  # her code, shown to her
+    assert "m_hat" not in feedback["mallory5"] + feedback["mallory6"], "a link showed someone else's code"
     assert "appears more than once" in feedback["mallory7"]
     assert not any(str(hostile_class["course"]) in feedback[s] for s in ("alice", "carol")), "grader paths shown"
 
