@@ -44,10 +44,11 @@ sandbox:
 test: book browser sandbox
 	$(PY) -m pytest
 
-bench: $(STAMP)
+bench: $(STAMP) sandbox
 	$(PY) bench/bench_optimizers.py
 	$(PY) bench/bench_training.py
 	$(PY) bench/bench_hogwild.py
+	$(PY) bench/bench_sandbox.py
 
 # Regenerate the lock after changing a pin in pyproject.toml.
 lock: $(STAMP)

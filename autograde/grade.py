@@ -29,6 +29,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -95,12 +96,13 @@ def _student_source(path, answer_ids):
 
 
 
-def _hash_files(paths):
+def _hash_files(base, paths):
+    """A short hash of files, named relative to ``base`` (moving the course changes nothing)."""
     digest = hashlib.sha256()
-    for path in sorted(paths, key=str):
-        digest.update(str(path).encode() + b"\0")
+    for path in sorted(Path(p) for p in paths):
+        digest.update(str(path.relative_to(base)).encode() + b"\0")
         try:
-            digest.update(Path(path).read_bytes())
+            digest.update(f"-> {os.readlink(path)}".encode() if path.is_symlink() else path.read_bytes())
         except OSError as exc:
             digest.update(f"<{type(exc).__name__}>".encode())
     return digest.hexdigest()[:16]
@@ -108,28 +110,27 @@ def _hash_files(paths):
 
 def check_version():
     """A hash of the checks and their references: a change grades everything again."""
-    return _hash_files([PACKAGE / "checker.py", PACKAGE / "references.py", PACKAGE / "sandbox.py",
-                        PACKAGE / "_child.py"])
+    return _hash_files(PACKAGE, [PACKAGE / name for name in ("checker.py", "references.py", "sandbox.py",
+                                                               "_child.py")])
 
 
 def course_version(root, assignment):
     """A hash of the assignment's source, the grading code and gdlib's sources."""
-    base = Path(root) / "solutions" / assignment
-    gdlib_dir = PACKAGE.parent / "gdlib"
-    files = [p for p in base.rglob("*") if p.is_file() and ".ipynb_checkpoints" not in p.parts]
-    files += list(PACKAGE.glob("*.py")) + [p for p in gdlib_dir.rglob("*.py")]
-    return _hash_files(files)
+    source = Path(root) / "solutions" / assignment
+    files = [p for p in source.rglob("*") if p.is_file() and ".ipynb_checkpoints" not in p.parts]
+    code = [*PACKAGE.glob("*.py"), *(PACKAGE.parent / "gdlib").rglob("*.py")]
+    return _hash_files(source, files) + _hash_files(PACKAGE.parent, code)
 
 
 def submission_hash(root, student, assignment):
     directory = Path(root) / "submitted" / student / assignment
     files = [p for p in directory.rglob("*") if p.is_file() or p.is_symlink()] if directory.is_dir() else []
-    return _hash_files(files)
+    return _hash_files(directory, files) + ("-link" if directory.is_symlink() else "")
 
 
 def _autograded_hash(root, student, assignment):
     directory = Path(root) / "autograded" / student / assignment
-    return _hash_files(directory.glob("*.ipynb")) if directory.is_dir() else "none"
+    return _hash_files(directory, directory.glob("*.ipynb")) if directory.is_dir() else "none"
 
 
 def linked(path):

@@ -13,7 +13,7 @@ import pytest
 
 from autograde import course
 from autograde.__main__ import main
-from autograde.grade import grade_class
+from autograde.grade import grade_class, plan
 from autograde.sandbox import SandboxUnavailable, require_sandbox
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -233,6 +233,12 @@ def test_a_changed_submission_is_graded_again_without_force(graded_class):
     summary = grade_class(root, ["adam_family"], call_timeout=3, progress=False)
     assert "graded 1 of 1 submissions (9 already done)" in summary
     assert _csv(root) == {**grades, "bob": 20.0}
+
+
+def test_a_moved_course_is_not_graded_again(graded_class, tmp_path):
+    root, *_ = graded_class
+    shutil.copytree(root, tmp_path / "moved", symlinks=True)
+    assert plan(tmp_path / "moved", ["adam_family"])[0] == []
 
 
 def test_unknown_names_give_one_line_with_a_suggestion(graded_class, capsys):
