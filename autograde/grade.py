@@ -329,6 +329,22 @@ def _say(progress, message):
         print(message, file=sys.stderr, flush=True)
 
 
+def _restore(db_url, student, assignment, previous):
+    """After a failure of ours, put back the grades the gradebook held before: a grade is never lost
+    (and the journal, which has no entry for this run, grades the submission again next time)."""
+    from nbgrader.api import Gradebook
+
+    try:
+        with Gradebook(db_url) as gb:
+            for notebook, scores in (previous or {}).items():
+                for grade in gb.find_submission_notebook(notebook, assignment, student).grades:
+                    if grade.name in scores:
+                        grade.auto_score = scores[grade.name]
+            gb.db.commit()
+    except Exception:  # the gradebook itself is unusable: the problem line already says so
+        pass
+
+
 def grade_class(root=course.ROOT, assignments=course.ASSIGNMENTS, *, students=None, force=False, csv="grades.csv",
                 call_timeout=10.0, progress=True, autograde_timeout=600, sandbox=True, dry_run=False):
     """Grade every new or changed submission; export the grades. Returns the summary for the instructor.
@@ -365,9 +381,11 @@ def grade_class(root=course.ROOT, assignments=course.ASSIGNMENTS, *, students=No
         start = time.perf_counter()
         folder = root / "submitted" / student / assignment
         links = folder.is_symlink() or folder.parent.is_symlink() or any(p.is_symlink() for p in folder.rglob("*"))
+        previous = None
         try:
             with Gradebook(db_url) as gb:  # nothing of an earlier grading may pass for this one
-                for notebook in (_gradebook_scores(gb, student, assignment) or {}):
+                previous = _gradebook_scores(gb, student, assignment)
+                for notebook in (previous or {}):
                     for grade in gb.find_submission_notebook(notebook, assignment, student).grades:
                         grade.auto_score = None
                 gb.db.commit()
@@ -410,6 +428,7 @@ def grade_class(root=course.ROOT, assignments=course.ASSIGNMENTS, *, students=No
         except Exception:
             problems.append(f"{student}/{assignment}: {traceback.format_exc(limit=3)}")
             failed += 1
+            _restore(db_url, student, assignment, previous)
             if bar is not None:
                 bar.update(1)
             continue

@@ -235,6 +235,29 @@ def test_a_changed_submission_is_graded_again_without_force(graded_class):
     assert _csv(root) == {**grades, "bob": 20.0}
 
 
+def test_a_failure_of_the_grader_loses_no_grade(graded_class, monkeypatch):
+    """nbgrader hangs and then a bug of ours: alice keeps the grade she had."""
+    import autograde.grade as grading
+
+    root, *_ = graded_class
+    before = _csv(root)
+    nbgrader = course.nbgrader
+
+    def hung(args, **kwargs):
+        if args[0] == "autograde":
+            raise subprocess.TimeoutExpired(args, 1)
+        return nbgrader(args, **kwargs)
+
+    def bug(*args, **kwargs):
+        raise RuntimeError("a bug of ours")
+
+    monkeypatch.setattr(grading.course, "nbgrader", hung)
+    monkeypatch.setattr(grading, "_trusted_cells", bug)
+    summary = grade_class(root, ["adam_family"], students=["alice"], force=True, call_timeout=3, progress=False)
+    assert "graded 0 of 1" in summary and "TimeoutExpired" in summary and "a bug of ours" in summary
+    assert _csv(root) == before
+
+
 def test_a_moved_course_is_not_graded_again(graded_class, tmp_path):
     root, *_ = graded_class
     shutil.copytree(root, tmp_path / "moved", symlinks=True)
