@@ -2,7 +2,8 @@
 #   make book   build the HTML book into _build/html (warnings are errors)
 #   make test   run every test
 # Both create (or reuse) the virtual environment .venv and install the pinned
-# dependencies from constraints.txt first. Nothing else needs installing.
+# dependencies from constraints.txt first; `make test` also installs Chromium
+# and bubblewrap (Debian packages) when missing.
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -11,7 +12,7 @@ STAMP  := $(VENV)/.installed
 
 ASSETS := book/_static/vendor/.installed
 
-.PHONY: book test bench lock clean browser student
+.PHONY: book test bench lock clean browser sandbox student
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,15 +39,22 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# Bubblewrap isolates the students' code when grading (Debian's package);
+# util-linux (setpriv, unshare) is part of every Debian system.
+sandbox:
+	@command -v bwrap >/dev/null 2>&1 || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; }
+
 # Every test: the book build (warnings are errors) and then the whole suite,
-# including the browser tests of the built pages.
-test: book browser
+# including the browser tests of the built pages and the hostile class graded in the sandbox.
+test: book browser sandbox
 	$(PY) -m pytest
 
-bench: $(STAMP)
+bench: $(STAMP) sandbox
 	$(PY) bench/bench_optimizers.py
 	$(PY) bench/bench_training.py
 	$(PY) bench/bench_hogwild.py
+	$(PY) bench/bench_sandbox.py
 
 # Regenerate the lock after changing a pin in pyproject.toml.
 lock: $(STAMP)

@@ -1,9 +1,11 @@
 """The sandbox process: holds the student's code and nothing of the grader.
 
-Started by :mod:`autograde.sandbox` as ``python -I -S _child.py SITE FD`` with a
-``sys.path`` of the standard library plus SITE, a directory that links only
-NumPy and Numba (so neither gdlib, nor the checks, nor another framework's
-optimizers can be imported). It reads length-prefixed JSON requests on its
+Started by :mod:`autograde.sandbox` (inside bubblewrap) as ``python -I -S
+_child.py SITE FD NPROC`` with a ``sys.path`` of the standard library plus SITE,
+a directory that holds only NumPy, Numba and llvmlite (so neither gdlib, nor
+the checks, nor another framework's optimizers can be imported). Before any
+student code runs it limits its processes to NPROC (0: no limit); inside the
+sandbox's user namespace the count covers the sandbox only. It reads length-prefixed JSON requests on its
 original standard input and answers on the pipe FD; the
 student's own prints go to a size-limited log file that the parent set up as
 fds 1 and 2. Arrays cross the pipe as ``.npy`` bytes, loaded without pickle.
@@ -13,9 +15,12 @@ import base64
 import io
 import json
 import os
+import resource
 import struct
 import sys
 
+if int(sys.argv[3]) > 0:  # a fork bomb meets a wall
+    resource.setrlimit(resource.RLIMIT_NPROC, (int(sys.argv[3]), int(sys.argv[3])))
 sys.path.append(sys.argv[1])
 sys.dont_write_bytecode = True
 

@@ -12,7 +12,9 @@ import nbformat
 import pytest
 
 from autograde import course
-from autograde.grade import grade_class
+from autograde.__main__ import main
+from autograde.grade import grade_class, plan
+from autograde.sandbox import SandboxUnavailable, require_sandbox
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -157,7 +159,8 @@ def test_feedback_names_the_mistakes(graded_class):
     assert "took longer than" in feedback["dave"]
     assert "ended the Python process" in feedback["erin"]
     assert "printed more than" in feedback["frank"]
-    assert "Read-only file system" in feedback["grace"] or "define a function called adam_step" in feedback["grace"]
+    assert "No such file or directory" in feedback["grace"]  # the instructor's file is not in the sandbox
+    assert not any("file-system protection" in text for text in feedback.values())
 
 
 def test_grading_resumes_and_is_repeatable(graded_class):
@@ -170,6 +173,109 @@ def test_grading_resumes_and_is_repeatable(graded_class):
     assert "graded 6 of 6 submissions (4 already done)" in resumed
     with open(root / "grades.csv") as f:
         assert {row["student_id"]: float(row["score"]) for row in csv.DictReader(f)} == grades
+
+
+def _csv(root):
+    with open(root / "grades.csv") as f:
+        return {row["student_id"]: float(row["score"]) for row in csv.DictReader(f)}
+
+
+def test_plain_nbgrader_autograde_grades_in_the_sandbox_and_agrees(graded_class):
+    """The formgrader's button and `nbgrader autograde` run the course's sandbox, not a kernel:
+    heidi's fake `check` gets nothing, and mixing the two paths changes no grade."""
+    root, _, grades, _ = graded_class
+    for student in ("heidi", "carol"):
+        out = course.nbgrader(["autograde", "adam_family", "--student", student, "--force"], root=root, check=False)
+        assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    out = course.nbgrader(["export", f"--to={root / 'plain.csv'}"], root=root)
+    with open(root / "plain.csv") as f:
+        plain = {row["student_id"]: float(row["score"]) for row in csv.DictReader(f)}
+    assert plain == pytest.approx(grades, abs=1e-5)
+    grade_class(root, ["adam_family"], call_timeout=3, progress=False)
+    assert _csv(root) == grades
+
+
+def test_the_formgraders_button_grades_in_the_sandbox(graded_class, monkeypatch):
+    """What the formgrader's "autograde" button runs: NbGraderAPI.autograde, in the server's process,
+    with the course's nbgrader_config.py."""
+    from nbgrader.api import Gradebook
+    from nbgrader.apps import NbGrader, NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    root, _, grades, _ = graded_class
+    monkeypatch.chdir(root)
+    app = NbGrader()
+    app.load_config_file()
+    api = NbGraderAPI(CourseDirectory(config=app.config, root=str(root)), parent=app)
+    result = api.autograde("adam_family", "heidi")
+    assert result["success"], result.get("log")
+    with Gradebook(f"sqlite:///{root / '.grading' / 'gradebook.db'}") as gb:
+        assert gb.find_submission("adam_family", "heidi").score == 0.0
+
+
+def test_no_sandbox_is_loud_and_graded_again_in_the_sandbox(graded_class):
+    root, _, grades, _ = graded_class
+    summary = grade_class(root, ["adam_family"], students=["alice"], sandbox=False, call_timeout=3, progress=False)
+    assert summary.startswith("WARNING: graded WITHOUT the sandbox") and summary.count("WARNING") == 2
+    assert "graded 1 of 1 submissions" in summary
+    feedback = next((root / "feedback" / "alice" / "adam_family").glob("*.html")).read_text()
+    assert "graded WITHOUT" not in feedback and "file-system protection" not in feedback  # the instructor's business
+    again = grade_class(root, ["adam_family"], call_timeout=3, progress=False)
+    assert "graded 1 of 1 submissions" in again and "WARNING" not in again
+    assert _csv(root) == grades
+
+
+def test_a_changed_submission_is_graded_again_without_force(graded_class):
+    root, _, grades, _ = graded_class
+    assert "would grade 0 of 10" in grade_class(root, ["adam_family"], dry_run=True, progress=False)
+    _submit(root, "bob", ROOT / "solutions" / "adam_family" / "adam_family.ipynb")  # bob hands in again
+    assert "bob/adam_family: the submission changed" in grade_class(root, ["adam_family"], dry_run=True,
+                                                                     progress=False)
+    summary = grade_class(root, ["adam_family"], call_timeout=3, progress=False)
+    assert "graded 1 of 1 submissions (9 already done)" in summary
+    assert _csv(root) == {**grades, "bob": 20.0}
+
+
+def test_a_failure_of_the_grader_loses_no_grade(graded_class, monkeypatch):
+    """nbgrader hangs and then a bug of ours: alice keeps the grade she had."""
+    import autograde.grade as grading
+
+    root, *_ = graded_class
+    before = _csv(root)
+    nbgrader = course.nbgrader
+
+    def hung(args, **kwargs):
+        if args[0] == "autograde":
+            raise subprocess.TimeoutExpired(args, 1)
+        return nbgrader(args, **kwargs)
+
+    def bug(*args, **kwargs):
+        raise RuntimeError("a bug of ours")
+
+    monkeypatch.setattr(grading.course, "nbgrader", hung)
+    monkeypatch.setattr(grading, "_trusted_cells", bug)
+    summary = grade_class(root, ["adam_family"], students=["alice"], force=True, call_timeout=3, progress=False)
+    assert "graded 0 of 1" in summary and "TimeoutExpired" in summary and "a bug of ours" in summary
+    assert _csv(root) == before
+
+
+def test_a_moved_course_is_not_graded_again(graded_class, tmp_path):
+    root, *_ = graded_class
+    shutil.copytree(root, tmp_path / "moved", symlinks=True)
+    assert plan(tmp_path / "moved", ["adam_family"])[0] == []
+
+
+def test_unknown_names_give_one_line_with_a_suggestion(graded_class, capsys):
+    root, *_ = graded_class
+    assert main(["grade", "adam_famly", "--root", str(root), "--no-progress"]) == 2
+    assert main(["grade", "adam_family", "--student", "alise", "--root", str(root), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "did you mean adam_family?" in err and "did you mean alice?" in err and "Traceback" not in err
+
+
+def test_grading_refuses_without_bubblewrap(tmp_path):
+    with pytest.raises(SandboxUnavailable, match="apt-get install bubblewrap"):
+        require_sandbox(bwrap=str(tmp_path / "no-bwrap"))
 
 
 def test_command_line_help():
