@@ -26,6 +26,7 @@ $(ASSETS): book/_assets/package.json book/_assets/package-lock.json book/_ext/ve
 
 book: $(STAMP) $(ASSETS)
 	$(VENV)/bin/jupyter-book build . --builder html -W -n --keep-going
+	$(PY) tools/book_stamp.py   # record the sources this build read (tests/test_book.py checks them)
 
 # Headless Chromium renders the built book in the tests (Debian's package).
 browser:
