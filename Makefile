@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed
 
 ASSETS := book/_static/vendor/.installed
 
-.PHONY: book test bench lock clean browser
+.PHONY: book test bench lock clean browser mutants
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,13 @@ bench: $(STAMP)
 	$(PY) bench/bench_optimizers.py
 	$(PY) bench/bench_training.py
 	$(PY) bench/bench_hogwild.py
+
+# Mutation testing, a benchmark-like job (not part of make test): mutates gdlib/optim/ and
+# autograde/checker.py one expression at a time, runs the fast tests on each mutant with a
+# private Numba cache, prints the score and the survivors (tools/mutants.py; hours for every
+# mutant on 2 cores: MUTANTS_ARGS="--sample 150" tests a reproducible subset).
+mutants: $(STAMP)
+	$(PY) tools/mutants.py $(MUTANTS_ARGS)
 
 # Regenerate the lock after changing a pin in pyproject.toml.
 lock: $(STAMP)
