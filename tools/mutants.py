@@ -19,10 +19,13 @@ jax's and Numba's imports and for a cold compilation each time. Here:
 4. a mutant is killed when the tests fail (or time out), and survives when
    they pass.
 
-Numba's cache is keyed by a source file's modification time and size, not
-by what a compiled function inlined from other files, so every write gets a
-fresh modification time, and the files that import from the mutated one are
-touched too (``_moments`` helpers are inlined into every kernel).
+Numba (0.68) keys its cache by a hash of each source file's content, not
+by what a compiled function inlined or linked from other files: a kernel in
+``adam.py`` would be loaded from the cache with the unmutated ``_moments``
+helpers inlined into it. So while a file is mutated, every file of the
+package that imports from it (``from .X import``; for ``base.py`` also
+``loop.py``, whose compiled loop links the step functions) gets a comment
+naming the mutant, which changes its hash and forces its recompilation.
 
 Usage::
 
@@ -224,23 +227,15 @@ def apply(source, m):
 
 
 # ------------------------------------------------------------------ running
-class _Clock:
-    """Strictly increasing modification times, so Numba never mistakes one version for another."""
-
-    def __init__(self):
-        self.ns = time.time_ns()
-
-    def touch(self, path):
-        self.ns += 10_000_000
-        os.utime(path, ns=(self.ns, self.ns))
-
-
 def _dependents(workdir, path):
-    """Files of the same package that import from ``path`` (Numba inlines across them)."""
+    """Files whose compiled code includes code of ``path`` (Numba inlines and links across files)."""
     module = Path(path).stem
     pattern = re.compile(rf"^from \.{re.escape(module)} import", re.M)
     folder = (workdir / path).parent
-    return [p for p in folder.glob("*.py") if p.name != Path(path).name and pattern.search(p.read_text())]
+    found = [p for p in folder.glob("*.py") if p.name != Path(path).name and pattern.search(p.read_text())]
+    if Path(path).name == "base.py" and (folder / "loop.py").exists():
+        found.append(folder / "loop.py")
+    return sorted(set(found))
 
 
 def _run_child(workdir, files, keyword, timeout, log):
@@ -323,8 +318,9 @@ def main(argv=None):
         except ImportError:
             pass
     assert "gdlib" not in sys.modules  # imported by each child, from the mutated copy
-    clock = _Clock()
     log = workdir / "child.log"
+    originals = {p: p.read_text(encoding="utf-8")
+                 for folder in ("gdlib", "autograde") for p in (workdir / folder).rglob("*.py")}
 
     # The unmutated code must pass every selected test (this also warms the private cache).
     files = sorted({f for m in mutants for f in TESTS[m.path][0]})
@@ -344,24 +340,27 @@ def main(argv=None):
             target.write_text(apply(sources[m.path], m), encoding="utf-8")
         except SyntaxError:
             continue
-        clock.touch(target)
-        for dep in _dependents(workdir, m.path):
-            clock.touch(dep)
+        dependents = _dependents(workdir, m.path)
+        for dep in dependents:
+            dep.write_text(originals[dep] + f"\n# recompiled for mutant {n}: {m.describe()!r}\n", encoding="utf-8")
         files, keyword = TESTS[m.path]
         code = _run_child(workdir, files, keyword, args.timeout, log)
         target.write_text(sources[m.path], encoding="utf-8")
-        clock.touch(target)
-        for dep in _dependents(workdir, m.path):
-            clock.touch(dep)
-        status = "survived" if code == 0 else ("timeout" if code == "timeout" else
-                                                "killed" if code == 1 else f"error {code}")
-        if status.startswith("error"):
+        for dep in dependents:
+            dep.write_text(originals[dep], encoding="utf-8")
+        # killed: a test failed; crashed: the process died (a segfault from an index out of
+        # bounds in compiled code); timeout: the mutant made the tests hang. All are detections.
+        status = ("survived" if code == 0 else "timeout" if code == "timeout" else "killed" if code == 1
+                  else "crashed" if isinstance(code, int) and code < 0 else f"error {code}")
+        if status.startswith("error") or status == "crashed":
             shutil.copy(log, workdir / f"error-{n}.log")
         results.append((m, status))
         print(f"[{n}/{len(mutants)}] {status:8s} {time.monotonic() - start:5.0f} s  {m.describe()}", flush=True)
 
     killed = sum(1 for _, s in results if s != "survived")
-    lines = [f"mutation score: {killed}/{len(results)} killed = {100.0 * killed / max(len(results), 1):.1f}%"]
+    counts = {s: sum(1 for _, x in results if x == s) for s in sorted({x for _, x in results})}
+    lines = [f"mutation score: {killed}/{len(results)} detected = {100.0 * killed / max(len(results), 1):.1f}% "
+             f"({', '.join(f'{v} {k}' for k, v in counts.items())})"]
     for path in sorted({m.path for m, _ in results}):
         mine = [s for m, s in results if m.path == path]
         k = sum(1 for s in mine if s != "survived")
