@@ -56,7 +56,7 @@ STEPPING = [
     ("state for another shape", lambda: gdlib.SGD().step(np.ones(3), np.ones(3), gdlib.SGD().init(np.ones(2))),
      ValueError, "the state was made for shape (2,)"),
     ("state is not a State", lambda: gdlib.SGD().step(np.ones(2), np.ones(2), {"t": 0}), TypeError,
-     "state must come from SGD.init(theta)"),
+     "state must come from SGD.init(theta), got dict"),
     ("read-only theta", lambda: _step_with(np.frombuffer(b"\0" * 16), np.ones(2)), ValueError, "theta is read-only"),
     ("bad eta override", lambda: gdlib.SGD().step(np.ones(2), np.ones(2), gdlib.SGD().init(np.ones(2)), eta=-1.0),
      ValueError, "eta must be > 0"),
@@ -153,3 +153,23 @@ def test_state_is_visible_and_shaped_like_theta():
         assert getattr(state, name).shape == (2, 3) and getattr(state, name).dtype == np.float32
     assert "AMSGrad" in repr(state) and "v_hat" in repr(state)
     assert repr(opt).startswith("AMSGrad(eta=0.001")
+
+
+def test_state_copy_is_independent_and_resumes_identically():
+    opt = gdlib.Nadam(eta=0.1, form="dozat")  # uses both counters (t and the product of μ)
+    theta = np.array([1.0, -2.0, 3.0])
+    state = opt.init(theta)
+    opt.step(theta, np.array([0.5, -1.0, 2.0]), state)
+    saved, theta_saved = state.copy(), theta.copy()
+    assert (saved.t, saved.names, saved.shape, saved.optimizer_name) == (1, state.names, state.shape, "Nadam")
+    np.testing.assert_array_equal(saved.buffer, state.buffer)
+    np.testing.assert_array_equal(saved.counters, state.counters)
+    assert not np.shares_memory(saved.buffer, state.buffer) and saved.counters is not state.counters
+    assert np.shares_memory(saved.m, saved.buffer) and np.shares_memory(saved.v, saved.buffer)
+    g = np.array([-0.3, 0.2, 0.1])
+    opt.step(theta, g, state)
+    assert saved.t == 1  # the copy did not move with the original
+    opt.step(theta_saved, g, saved)  # resuming from the copy repeats the step exactly
+    np.testing.assert_array_equal(theta_saved, theta)
+    np.testing.assert_array_equal(saved.buffer, state.buffer)
+    np.testing.assert_array_equal(saved.counters, state.counters)
