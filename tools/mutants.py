@@ -33,6 +33,7 @@ Usage::
     python tools/mutants.py gdlib/optim/adam.py # some files
     python tools/mutants.py --list              # the mutants only, no tests
     python tools/mutants.py --sample 100        # a reproducible random subset
+    python tools/mutants.py --match "base.py:99" # the mutants whose description contains this
 
 It prints one line per mutant, then the score and every survivor, and
 writes the same report to ``<workdir>/report.txt``.
@@ -289,6 +290,8 @@ def main(argv=None):
     parser.add_argument("--list", action="store_true", help="list the mutants and stop")
     parser.add_argument("--sample", type=int, help="test a reproducible random subset of this many mutants")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--match", action="append", default=[],
+                        help="only mutants whose description (as listed) contains this text; repeatable")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per mutant (then: killed)")
     parser.add_argument("--workdir", type=Path, default=ROOT / ".mutants")
     args = parser.parse_args(argv)
@@ -300,6 +303,8 @@ def main(argv=None):
     for path in targets:
         sources[path], found = mutants_of(path)
         mutants += found
+    if args.match:
+        mutants = [m for m in mutants if any(text in m.describe() for text in args.match)]
     if args.sample and args.sample < len(mutants):
         mutants = sorted(random.Random(args.seed).sample(mutants, args.sample), key=lambda m: (m.path, m.line))
     if args.list:
