@@ -70,6 +70,8 @@ STEPPING = [
                                                        eta_schedule=np.ones(4)), ValueError, "one learning rate per step"),
     ("run: negative schedule", lambda: gdlib.run_compiled(gdlib.SGD(), quadratic_gradient, F64, 2,
                                                           eta_schedule=np.array([0.1, -0.1])), ValueError, "> 0"),
+    ("run: zero in schedule", lambda: gdlib.run_compiled(gdlib.SGD(), quadratic_gradient, F64, 2,
+                                                         eta_schedule=np.array([0.1, 0.0])), ValueError, "> 0"),
 ]
 
 
@@ -173,3 +175,17 @@ def test_state_copy_is_independent_and_resumes_identically():
     np.testing.assert_array_equal(theta_saved, theta)
     np.testing.assert_array_equal(saved.buffer, state.buffer)
     np.testing.assert_array_equal(saved.counters, state.counters)
+
+
+@pytest.mark.parametrize("cls", gdlib.ALL, ids=lambda c: c.__name__)
+def test_hyperparameters_and_repr_follow_the_constructor(cls):
+    """hyperparameters() lists the constructor's arguments in its order, and repr()
+    rebuilds an equal optimizer."""
+    import inspect
+
+    names = [n for n in inspect.signature(cls).parameters if n != "check_finite"]
+    opt = cls()
+    assert list(opt.hyperparameters()) == names
+    again = eval(repr(opt), {cls.__name__: cls})
+    assert again.hyperparameters() == opt.hyperparameters()
+    np.testing.assert_array_equal(again.hyper, opt.hyper)

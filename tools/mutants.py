@@ -63,7 +63,8 @@ OPTIM_TESTS = ["tests/test_reference.py", "tests/test_twins.py", "tests/test_tor
 TESTS = {
     "gdlib/optim/_moments.py": (OPTIM_TESTS, None),
     "gdlib/optim/base.py": (OPTIM_TESTS + ["tests/test_compiled_loop.py", "tests/test_properties.py"], None),
-    "gdlib/optim/loop.py": (["tests/test_compiled_loop.py", "tests/test_convergence.py"], None),
+    "gdlib/optim/loop.py": (["tests/test_compiled_loop.py", "tests/test_bad_input.py", "tests/test_convergence.py"],
+                            None),
     "gdlib/optim/sgd.py": (OPTIM_TESTS, "sgd or SGD"),
     "gdlib/optim/momentum.py": (OPTIM_TESTS, "momentum or Momentum or nesterov or Nesterov"),
     "gdlib/optim/nesterov.py": (OPTIM_TESTS, "nesterov or Nesterov"),
