@@ -12,7 +12,7 @@ STAMP  := $(VENV)/.installed
 
 ASSETS := book/_static/vendor/.installed
 
-.PHONY: book test bench lock clean browser sandbox student
+.PHONY: book test bench lock clean browser sandbox student mutants
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,7 @@ $(ASSETS): book/_assets/package.json book/_assets/package-lock.json book/_ext/ve
 
 book: $(STAMP) $(ASSETS)
 	$(VENV)/bin/jupyter-book build . --builder html -W -n --keep-going
+	$(PY) tools/book_stamp.py   # record the sources this build read (tests/test_book.py checks them)
 
 # Headless Chromium renders the built book in the tests (Debian's package).
 browser:
@@ -55,6 +56,13 @@ bench: $(STAMP) sandbox
 	$(PY) bench/bench_training.py
 	$(PY) bench/bench_hogwild.py
 	$(PY) bench/bench_sandbox.py
+
+# Mutation testing, a benchmark-like job (not part of make test): mutates gdlib/optim/ and
+# autograde/checker.py one expression at a time, runs the fast tests on each mutant with a
+# private Numba cache, prints the score and the survivors (tools/mutants.py; hours for every
+# mutant on 2 cores: MUTANTS_ARGS="--sample 150" tests a reproducible subset).
+mutants: $(STAMP)
+	$(PY) tools/mutants.py $(MUTANTS_ARGS)
 
 # Regenerate the lock after changing a pin in pyproject.toml.
 lock: $(STAMP)

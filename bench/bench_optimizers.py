@@ -177,7 +177,7 @@ def main(argv=None):
     rng = np.random.default_rng(0)
     print(f"gdlib {gdlib.__version__}, numba {numba.__version__}, numpy {np.__version__}, "
           f"torch {torch.__version__ if torch else 'absent'}, {numba.config.NUMBA_NUM_THREADS} threads, "
-          f"parallel from {gdlib._numba.PARALLEL_MIN_SIZE} elements")
+          f"parallel from {gdlib._numba.parallel_min_size()} elements")
     cols = ["gdlib", "gdlib nocheck", "numpy", "torch foreach", "torch fused", "floor"]
     header = f"| optimizer | n | dtype | " + " | ".join(cols) + " | gdlib/floor | gdlib/best torch | floor GB/s |"
     print(header)

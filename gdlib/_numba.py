@@ -16,9 +16,14 @@ Policy, and why:
 * ``nogil=True``: kernels can run on several Python threads (Hogwild!).
 * Two compiled twins of each element-wise kernel, one serial, one with
   ``parallel=True``. A parallel loop costs about 10 microseconds to start
-  its threads, so it only pays on large arrays: the threshold
-  ``PARALLEL_MIN_SIZE`` picks the twin. It can be overridden with the
-  environment variable ``GDLIB_PARALLEL_MIN_SIZE`` before gdlib is imported.
+  its threads, so it only pays on large arrays: a size threshold picks the
+  twin, ``PARALLEL_MIN_SIZE`` unless the environment variable
+  ``GDLIB_PARALLEL_MIN_SIZE`` says otherwise when an optimizer is created
+  (``parallel_min_size()``). The threshold is a run-time value, never a
+  compile-time constant: each optimizer stores it as the last entry of its
+  hyperparameter vector h and the compiled steps read it from there
+  (``use_parallel``). A Numba global is frozen into the machine code, and
+  the cached machine code outlives any later change of the variable.
 * Supported dtypes: float32 and float64 (``FLOAT_DTYPES``). Hyperparameters
   are always passed as float64 and converted to the array dtype once per
   call, so float32 arithmetic stays float32 inside the loop.
@@ -39,7 +44,23 @@ FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 #: the threads costs about 3 us; Adam's parallel twin wins from about 10^4
 #: elements, SGD's and the finite check's from about 5·10^4. One threshold
 #: keeps the rule simple; below it, small arrays never pay for threads.
-PARALLEL_MIN_SIZE = int(os.environ.get("GDLIB_PARALLEL_MIN_SIZE", 50_000))
+PARALLEL_MIN_SIZE = 50_000
+
+
+def parallel_min_size():
+    """The threshold in force now: ``GDLIB_PARALLEL_MIN_SIZE`` if set, else
+    ``PARALLEL_MIN_SIZE``. Read at run time (when an optimizer is created),
+    so setting the variable takes effect with or without a warm cache."""
+    value = os.environ.get("GDLIB_PARALLEL_MIN_SIZE")
+    if value is None or value.strip() == "":
+        return PARALLEL_MIN_SIZE
+    try:
+        size = int(value)
+    except ValueError:
+        raise ValueError(f"GDLIB_PARALLEL_MIN_SIZE must be an integer number of elements, got {value!r}") from None
+    if size < 0:
+        raise ValueError(f"GDLIB_PARALLEL_MIN_SIZE must be >= 0, got {size}")
+    return size
 
 _OPTIONS = dict(cache=True, error_model="numpy", nogil=True)
 
@@ -97,6 +118,13 @@ class Twins:
         return f"<gdlib kernel {self.source.__module__}.{self.__name__}>"
 
 
+@inline
+def use_parallel(n, h):
+    """Whether an array of ``n`` elements takes the parallel twin, given the
+    hyperparameter vector ``h`` whose last entry is the threshold."""
+    return n >= h[h.size - 1]
+
+
 def twins(func):
     """Decorator: compile ``func`` twice, serial and parallel (see ``Twins``)."""
     return Twins(func)
@@ -107,7 +135,8 @@ def twins(func):
 #   step(theta, g, S, h, c) -> None
 # theta, g: 1-D contiguous arrays of the parameter dtype;
 # S: 2-D contiguous state buffer (one row per state vector);
-# h: float64 hyperparameters, h[0] is always the learning rate eta;
+# h: float64 hyperparameters, h[0] is always the learning rate eta and
+#    h[-1] the parallel threshold (see ``use_parallel``);
 # c: float64 counters, c[0] is the step count t.
 def step_signature(dtype):
     t = numba.from_dtype(np.dtype(dtype))

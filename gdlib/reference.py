@@ -224,10 +224,12 @@ class Nadam(Rule):
           m̂ = m_t / (1 − Π_{i≤t+1} μ_i);  m̄ = (1 − μ_t) ĝ + μ_{t+1} m̂
         PyTorch's NAdam docs: as Dozat, but m_t = β1 m_{t−1} + (1 − β1) g_t
         optax's nadam: constant β1, β1 m_t / (1 − β1^{t+1}) + (1 − β1) g_t / (1 − β1^t)
+        eps_inside_sqrt=True: sqrt(v̂_t + ε) instead of sqrt(v̂_t) + ε (as for Adam)
     """
-    def __init__(self, theta, eta, beta1, beta2, eps, form="seed", psi=0.004):
+    def __init__(self, theta, eta, beta1, beta2, eps, form="seed", psi=0.004, eps_inside_sqrt=False):
         super().__init__(theta)
         self.eta, self.beta1, self.beta2, self.eps, self.form, self.psi = eta, beta1, beta2, eps, form, psi
+        self.inside = eps_inside_sqrt
         self.m = np.zeros_like(self.theta)
         self.v = np.zeros_like(self.theta)
         self.mu_prod = 1.0
@@ -255,7 +257,8 @@ class Nadam(Rule):
             g_hat_coef = (1 - mu) / (1 - self.mu_prod)
             m_hat_coef = mu_next / (1 - self.mu_prod * mu_next)
             direction = self.c(m_hat_coef) * self.m + self.c(g_hat_coef) * g
-        den = np.sqrt(v_hat) + self.c(self.eps)
+        eps = self.c(self.eps)
+        den = np.sqrt(v_hat + eps) if self.inside else np.sqrt(v_hat) + eps
         with np.errstate(invalid="ignore", divide="ignore"):
             upd = np.where(den == 0, 0, self.c(self.eta) / den * direction).astype(self.dtype)
         self.theta = self.theta - upd
@@ -267,11 +270,12 @@ class AMSGrad(Rule):
 
     PyTorch docs (amsgrad=True): max over raw v_t, then divide by (1 − β2^t), m by (1 − β1^t)
     optax amsgrad: v̂_t = max(v̂_{t−1}, v_t / (1 − β2^t)), m by (1 − β1^t)
+    eps_inside_sqrt=True: sqrt(v̂_t + ε) instead of sqrt(v̂_t) + ε (as for Adam)
     """
-    def __init__(self, theta, eta, beta1, beta2, eps, bias_correction=False, max_of="raw"):
+    def __init__(self, theta, eta, beta1, beta2, eps, bias_correction=False, max_of="raw", eps_inside_sqrt=False):
         super().__init__(theta)
         self.eta, self.beta1, self.beta2, self.eps = eta, beta1, beta2, eps
-        self.correct, self.max_of = bias_correction, max_of
+        self.correct, self.max_of, self.inside = bias_correction, max_of, eps_inside_sqrt
         self.m = np.zeros_like(self.theta)
         self.v = np.zeros_like(self.theta)
         self.v_hat = np.zeros_like(self.theta)
@@ -292,7 +296,8 @@ class AMSGrad(Rule):
             self.v_hat = np.maximum(self.v_hat, self.v / self.c(1 - self.beta2**self.t))
             m_used = self.m / self.c(1 - self.beta1**self.t)
             v_used = self.v_hat
-        den = np.sqrt(v_used) + self.c(self.eps)
+        eps = self.c(self.eps)
+        den = np.sqrt(v_used + eps) if self.inside else np.sqrt(v_used) + eps
         with np.errstate(invalid="ignore", divide="ignore"):
             upd = np.where(den == 0, 0, self.c(self.eta) / den * m_used).astype(self.dtype)
         self.theta = self.theta - upd

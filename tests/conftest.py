@@ -1,5 +1,14 @@
 import numpy as np
 import pytest
+from hypothesis import settings
+
+# Property-based tests (test_properties.py): reproducible (derandomized: the
+# same examples on every run and machine), bounded (a modest number of
+# examples), and no deadline, since the first example of a new shape or
+# dtype compiles. HYPOTHESIS_PROFILE=explore searches with fresh randomness.
+settings.register_profile("gdlib", derandomize=True, max_examples=100, deadline=None, print_blob=True)
+settings.register_profile("explore", max_examples=500, deadline=None, print_blob=True)
+settings.load_profile(__import__("os").environ.get("HYPOTHESIS_PROFILE", "gdlib"))
 
 
 def gradient_sequence(rng, n_steps, size, dtype):

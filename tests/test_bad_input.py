@@ -56,7 +56,7 @@ STEPPING = [
     ("state for another shape", lambda: gdlib.SGD().step(np.ones(3), np.ones(3), gdlib.SGD().init(np.ones(2))),
      ValueError, "the state was made for shape (2,)"),
     ("state is not a State", lambda: gdlib.SGD().step(np.ones(2), np.ones(2), {"t": 0}), TypeError,
-     "state must come from SGD.init(theta)"),
+     "state must come from SGD.init(theta), got dict"),
     ("read-only theta", lambda: _step_with(np.frombuffer(b"\0" * 16), np.ones(2)), ValueError, "theta is read-only"),
     ("bad eta override", lambda: gdlib.SGD().step(np.ones(2), np.ones(2), gdlib.SGD().init(np.ones(2)), eta=-1.0),
      ValueError, "eta must be > 0"),
@@ -70,6 +70,8 @@ STEPPING = [
                                                        eta_schedule=np.ones(4)), ValueError, "one learning rate per step"),
     ("run: negative schedule", lambda: gdlib.run_compiled(gdlib.SGD(), quadratic_gradient, F64, 2,
                                                           eta_schedule=np.array([0.1, -0.1])), ValueError, "> 0"),
+    ("run: zero in schedule", lambda: gdlib.run_compiled(gdlib.SGD(), quadratic_gradient, F64, 2,
+                                                         eta_schedule=np.array([0.1, 0.0])), ValueError, "> 0"),
 ]
 
 
@@ -115,6 +117,7 @@ def test_state_vectors_cannot_be_rebound_but_can_be_written():
 def test_strided_and_fortran_arrays_update_like_contiguous_ones(make, rng):
     opt = make()
     base = rng.standard_normal((6, 8))
+    before = base.copy()
     strided = base[::2, ::3]  # a non-contiguous view: updates must land in ``base``
     fortran = np.asfortranarray(rng.standard_normal((3, 3)))
     for theta in (strided, fortran):
@@ -127,7 +130,12 @@ def test_strided_and_fortran_arrays_update_like_contiguous_ones(make, rng):
             opt.step(theta, g, s)
             np.testing.assert_array_equal(theta, reference)
         np.testing.assert_array_equal(s.buffer, s_ref.buffer)
-    np.testing.assert_array_equal(base[::2, ::3], strided)
+        if theta is strided:
+            expected = before.copy()
+            expected[::2, ::3] = reference
+            assert not np.array_equal(expected, before)  # the steps moved the view's entries
+            # the updates landed in the caller's array ``base``, and nowhere else in it
+            np.testing.assert_array_equal(base, expected)
 
 
 def test_gradient_that_aliases_theta_is_read_before_theta_is_written():
@@ -147,3 +155,37 @@ def test_state_is_visible_and_shaped_like_theta():
         assert getattr(state, name).shape == (2, 3) and getattr(state, name).dtype == np.float32
     assert "AMSGrad" in repr(state) and "v_hat" in repr(state)
     assert repr(opt).startswith("AMSGrad(eta=0.001")
+
+
+def test_state_copy_is_independent_and_resumes_identically():
+    opt = gdlib.Nadam(eta=0.1, form="dozat")  # uses both counters (t and the product of μ)
+    theta = np.array([1.0, -2.0, 3.0])
+    state = opt.init(theta)
+    opt.step(theta, np.array([0.5, -1.0, 2.0]), state)
+    saved, theta_saved = state.copy(), theta.copy()
+    assert (saved.t, saved.names, saved.shape, saved.optimizer_name) == (1, state.names, state.shape, "Nadam")
+    np.testing.assert_array_equal(saved.buffer, state.buffer)
+    np.testing.assert_array_equal(saved.counters, state.counters)
+    assert not np.shares_memory(saved.buffer, state.buffer) and saved.counters is not state.counters
+    assert np.shares_memory(saved.m, saved.buffer) and np.shares_memory(saved.v, saved.buffer)
+    g = np.array([-0.3, 0.2, 0.1])
+    opt.step(theta, g, state)
+    assert saved.t == 1  # the copy did not move with the original
+    opt.step(theta_saved, g, saved)  # resuming from the copy repeats the step exactly
+    np.testing.assert_array_equal(theta_saved, theta)
+    np.testing.assert_array_equal(saved.buffer, state.buffer)
+    np.testing.assert_array_equal(saved.counters, state.counters)
+
+
+@pytest.mark.parametrize("cls", gdlib.ALL, ids=lambda c: c.__name__)
+def test_hyperparameters_and_repr_follow_the_constructor(cls):
+    """hyperparameters() lists the constructor's arguments in its order, and repr()
+    rebuilds an equal optimizer."""
+    import inspect
+
+    names = [n for n in inspect.signature(cls).parameters if n != "check_finite"]
+    opt = cls()
+    assert list(opt.hyperparameters()) == names
+    again = eval(repr(opt), {cls.__name__: cls})
+    assert again.hyperparameters() == opt.hyperparameters()
+    np.testing.assert_array_equal(again.hyper, opt.hyper)

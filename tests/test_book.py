@@ -1,10 +1,12 @@
 """The built HTML book: offline assets, typeset math, figures, animations, links.
 
 ``make test`` builds the book first (warnings are errors). These tests then
-read ``_build/html``: a static pass over every page, and headless Chromium with
-every host but 127.0.0.1 unresolvable, which renders each page, checks that
-MathJax typeset all math and that animations and widgets came alive, and keeps
-a screenshot of each page in ``_build/screenshots`` as an artifact.
+read ``_build/html``, once they have checked that it is the build of the
+sources in the working tree (``tools/book_stamp.py``; a stale build fails
+with "run make book"): a static pass over every page, and headless Chromium
+with every host but 127.0.0.1 unresolvable, which renders each page, checks
+that MathJax typeset all math and that animations and widgets came alive,
+and keeps a screenshot of each page in ``_build/screenshots`` as an artifact.
 """
 
 from __future__ import annotations
@@ -28,6 +30,25 @@ SHOTS = ROOT / "_build" / "screenshots"
 
 pytestmark = pytest.mark.skipif(not (HTML_DIR / "index.html").exists(),
                                 reason="the book is not built: run `make book` (make test does)")
+
+
+def _book_stamp():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("book_stamp", ROOT / "tools" / "book_stamp.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module", autouse=True)
+def current_build():
+    """Every test here reads _build/html: it must be the build of the sources in
+    this working tree (``make book`` records their hashes; see tools/book_stamp.py)."""
+    problem = _book_stamp().stale_sources(ROOT, HTML_DIR / ".sources.json")
+    if problem:
+        pytest.fail(f"_build/html is not the build of this working tree ({problem}): run `make book`",
+                    pytrace=False)
 
 
 class _Links(HTMLParser):

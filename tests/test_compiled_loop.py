@@ -1,5 +1,6 @@
 """The compiled loop runs the same packed step as Optimizer.step: identical paths."""
 
+import numba
 import numpy as np
 import pytest
 
@@ -43,6 +44,18 @@ def test_compiled_run_stops_when_theta_becomes_infinite():
     result = gdlib.run_compiled(gdlib.SGD(eta=1.0), quadratic_gradient, np.array([1.0, 1.0]), 5000)
     assert result.status in ("diverged", "nonfinite_gradient")
     assert result.steps < 5000
+
+
+@numba.njit
+def _huge_constant_gradient(x, out):
+    out[:] = 1e300
+
+
+def test_compiled_run_reports_divergence_after_the_step_that_overflowed_theta():
+    # g = 1e300 is finite; one step of η = 1e10 takes θ to −inf: status "diverged" after that step.
+    result = gdlib.run_compiled(gdlib.SGD(eta=1e10), _huge_constant_gradient, np.array([1.0, 2.0]), 5)
+    assert result.status == "diverged" and result.steps == 1
+    assert np.all(result.trajectory[0] == [1.0, 2.0]) and np.all(result.trajectory[1] == -np.inf)
 
 
 def test_compiled_run_without_recording():

@@ -186,9 +186,39 @@ def test_weaker_elastic_force_lets_workers_explore_further():
 
 
 # ---------------------------------------------------------- Hogwild! lock
-def test_locked_baseline_loses_no_update():
-    """With a lock around every update the two threads' updates are serialized: the loss
-    matches serial SGD's (the threads' interleaving changes the order of rows, so compare over seeds)."""
+@numba.njit(nogil=True)
+def _racy_counting_row(theta, indptr, indices, values, y, r, eta):
+    """A stand-in for the per-row update: a read-modify-write of +1 on every
+    coordinate the row touches and on the bias, with a pause between the read
+    and the write (nogil, so unlocked threads would overwrite each other)."""
+    for k in range(indptr[r], indptr[r + 1]):
+        j = indices[k]
+        old = theta[j]
+        spin = 0.0
+        for i in range(20_000):
+            spin += i * 1e-300
+        theta[j] = old + 1.0 + spin * 0.0
+    theta[-1] += 1.0
+
+
+def test_locked_baseline_loses_no_update(monkeypatch):
+    """With the lock, every update lands: θ counts exactly epochs × (how often each feature occurs)."""
+    import importlib
+
+    hogwild_module = importlib.import_module("gdlib.parallel.hogwild")  # the module, not the function
+
+    monkeypatch.setattr(hogwild_module, "_sgd_row", _racy_counting_row)
+    rng = np.random.default_rng(0)
+    X = (rng.random((301, 6)) < 0.5).astype(float)  # a row count that does not split evenly
+    epochs = 3
+    theta = hogwild(X, np.zeros(301), epochs=epochs, eta=0.1, threads=2, lock=True, seed=1)
+    np.testing.assert_array_equal(theta[:-1], epochs * (X != 0).sum(axis=0))
+    assert theta[-1] == epochs * 301
+
+
+def test_locked_baseline_trains_like_serial_sgd():
+    """The real update under the lock: the threads' interleaving changes the order of rows, so
+    compare the loss with serial SGD's over seeds."""
     s = gdlib.data.sparse_zipf(n=3000, p=200, seed=3)
     serial, locked = [], []
     for seed in range(3):
@@ -235,7 +265,19 @@ def test_lost_writes_counts_exactly_with_one_thread_and_never_invents_writes():
     csr, _ = zipf_csr(20_000, 500, seed=1)
     dense = np.ones((5000, 8))
     assert lost_writes(csr, threads=1) == 0.0 and lost_writes(dense, threads=1) == 0.0
-    for X in (csr, dense):
-        assert 0.0 <= lost_writes(X, threads=min(2, numba.config.NUMBA_NUM_THREADS)) < 1.0
+    threads = min(2, numba.config.NUMBA_NUM_THREADS)
+    for X, writes, touched in ((csr, len(csr[1]), len(np.unique(csr[1]))), (dense, dense.size, 8)):
+        lost = lost_writes(X, threads=threads)
+        counted = round((1.0 - lost) * writes)
+        assert counted == pytest.approx((1.0 - lost) * writes, abs=1e-6)  # a whole number of writes
+        # every feature touched keeps at least its last write: at most writes − touched are lost
+        assert touched <= counted <= writes
+    # Rows split into contiguous shards, one per thread (5001 rows: 2500 and 2501). If the
+    # shards touch disjoint features, no two threads ever write the same coordinate: exactly
+    # nothing is lost, whatever the timing, and no row is dropped or counted twice.
+    blocks = np.zeros((5001, 8))
+    blocks[:2500, :4] = 1.0
+    blocks[2500:, 4:] = 1.0
+    assert lost_writes(blocks, threads=threads) == 0.0
     with pytest.raises(ValueError, match="threads must be between 1"):
         lost_writes(dense, threads=0)

@@ -24,6 +24,7 @@ def _normalized(path):
     return [(c.cell_type, c.source, json.dumps(c.metadata.get("nbgrader", {}), sort_keys=True)) for c in nb.cells]
 
 
+@pytest.mark.slow  # class grading / nbgrader release: minutes (the marker's documented use)
 def test_released_exercises_are_up_to_date_with_the_solutions(tmp_path):
     course.release(release_dir=tmp_path, root=ROOT)
     for assignment in course.ASSIGNMENTS:
@@ -135,6 +136,7 @@ def graded_class(tmp_path_factory):
     return root, summary, grades, victim
 
 
+@pytest.mark.slow  # class grading / nbgrader release: minutes (the marker's documented use)
 def test_class_grades_are_exact(graded_class):
     root, summary, grades, victim = graded_class
     assert grades == pytest.approx({
@@ -152,6 +154,7 @@ def test_class_grades_are_exact(graded_class):
     assert victim.exists(), "a submission deleted a file outside its sandbox"
 
 
+@pytest.mark.slow  # class grading / nbgrader release: minutes (the marker's documented use)
 def test_feedback_names_the_mistakes(graded_class):
     root, *_ = graded_class
     feedback = {p.parts[-3]: p.read_text() for p in (root / "feedback").glob("*/adam_family/*.html")}
@@ -163,6 +166,7 @@ def test_feedback_names_the_mistakes(graded_class):
     assert not any("file-system protection" in text for text in feedback.values())
 
 
+@pytest.mark.slow  # class grading / nbgrader release: minutes (the marker's documented use)
 def test_grading_resumes_and_is_repeatable(graded_class):
     root, _, grades, _ = graded_class
     again = grade_class(root, ["adam_family"], call_timeout=3, progress=False)

@@ -43,3 +43,61 @@ def test_second_process_compiles_nothing():
     _run_fresh_process()  # warms the cache if this checkout has never run
     misses = _run_fresh_process()
     assert misses == {name: 0 for name in misses}, misses
+
+
+THRESHOLD_SCRIPT = textwrap.dedent(
+    """
+    import json, time
+    import numpy as np
+    import gdlib
+    from gdlib.optim.adam import adam_step
+
+    opt = gdlib.Adam()
+    theta, g = np.ones(4000), np.full(4000, 0.5)
+    state = opt.init(theta)
+    opt.step(theta, g, state)
+    main0, all0 = time.thread_time(), time.process_time()
+    for _ in range(200):
+        opt.step(theta, g, state)
+    main1, all1 = time.thread_time(), time.process_time()
+    print(json.dumps(dict(
+        threshold=float(opt.hyper[-1]),
+        main=main1 - main0,
+        others=(all1 - all0) - (main1 - main0),   # CPU time of every thread but this one
+        misses=sum(adam_step.stats.cache_misses.values()),
+        hits=sum(adam_step.stats.cache_hits.values()),
+    )))
+    """
+)
+
+
+def _threshold_run(value):
+    env = dict(os.environ)
+    env.pop("GDLIB_PARALLEL_MIN_SIZE", None)
+    if value is not None:
+        env["GDLIB_PARALLEL_MIN_SIZE"] = value
+    out = subprocess.run([sys.executable, "-c", THRESHOLD_SCRIPT], capture_output=True, text=True, check=True,
+                         env=env, cwd=os.path.join(os.path.dirname(__file__), ".."))
+    import json
+
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_parallel_threshold_takes_effect_with_a_warm_cache():
+    """GDLIB_PARALLEL_MIN_SIZE picks the twin in a fresh process whose
+    compiled step comes from the cache (it used to be frozen into the
+    cached machine code at the first compilation, and silently ignored).
+    Which twin ran is seen from the CPU time of the other threads: Numba's
+    worker threads only work in the parallel twin."""
+    _threshold_run(None)  # warms the cache if needed
+    default = _threshold_run(None)
+    forced = _threshold_run("0")
+    serial = _threshold_run("1000000000")
+    for run in (default, forced, serial):
+        assert run["misses"] == 0 and run["hits"] >= 1, run  # loaded from the cache, not recompiled
+    assert default["threshold"] == 50_000 and forced["threshold"] == 0 and serial["threshold"] == 1e9
+    # 4000 elements: serial by default, parallel when the threshold is 0
+    # (typical: serial ≈ 0 s, parallel ≈ 0.05 s, on a loaded 2-core machine)
+    assert default["others"] < 0.2 * default["main"] + 2e-3, default
+    assert serial["others"] < 0.2 * serial["main"] + 2e-3, serial
+    assert forced["others"] > 2e-3, forced

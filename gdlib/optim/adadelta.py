@@ -18,7 +18,7 @@ import numpy as np
 from numba import prange
 
 from .. import _checks
-from .._numba import PARALLEL_MIN_SIZE, jit, twins
+from .._numba import jit, twins, use_parallel
 from ._moments import ema
 from .base import Optimizer
 
@@ -41,7 +41,7 @@ _serial, _parallel = adadelta_update.serial, adadelta_update.parallel
 @jit
 def adadelta_step(theta, g, S, h, c):
     c[0] += 1.0
-    if theta.size < PARALLEL_MIN_SIZE:
+    if not use_parallel(theta.size, h):
         _serial(theta, g, S[0], S[1], h[0], h[1], h[2])
     else:
         _parallel(theta, g, S[0], S[1], h[0], h[1], h[2])

@@ -18,7 +18,7 @@ from __future__ import annotations
 from numba import prange
 
 from .. import _checks
-from .._numba import PARALLEL_MIN_SIZE, jit, twins
+from .._numba import jit, twins, use_parallel
 from ._moments import ratio_or_zero, rms
 from .base import Optimizer
 
@@ -40,7 +40,7 @@ _serial, _parallel = adagrad_update.serial, adagrad_update.parallel
 def adagrad_step(theta, g, S, h, c):
     c[0] += 1.0
     eta_t = h[0] / (1.0 + (c[0] - 1.0) * h[3])
-    if theta.size < PARALLEL_MIN_SIZE:
+    if not use_parallel(theta.size, h):
         _serial(theta, g, S[0], eta_t, h[1], h[2] != 0.0)
     else:
         _parallel(theta, g, S[0], eta_t, h[1], h[2] != 0.0)

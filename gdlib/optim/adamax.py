@@ -20,7 +20,7 @@ import numpy as np
 from numba import prange
 
 from .. import _checks
-from .._numba import PARALLEL_MIN_SIZE, jit, twins
+from .._numba import jit, twins, use_parallel
 from ._moments import ema, ratio_or_zero
 from .base import Optimizer
 
@@ -47,7 +47,7 @@ _serial, _parallel = adamax_update.serial, adamax_update.parallel
 def adamax_step(theta, g, S, h, c):
     c[0] += 1.0
     step_size = h[0] / (1.0 - h[1] ** c[0])
-    if theta.size < PARALLEL_MIN_SIZE:
+    if not use_parallel(theta.size, h):
         _serial(theta, g, S[0], S[1], step_size, h[1], h[2], h[3], h[4] != 0.0)
     else:
         _parallel(theta, g, S[0], S[1], step_size, h[1], h[2], h[3], h[4] != 0.0)

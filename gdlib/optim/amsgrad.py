@@ -22,7 +22,7 @@ from __future__ import annotations
 from numba import prange
 
 from .. import _checks
-from .._numba import PARALLEL_MIN_SIZE, jit, twins
+from .._numba import jit, twins, use_parallel
 from ._moments import ema, ratio_or_zero, rms
 from .base import Optimizer
 
@@ -61,7 +61,7 @@ def amsgrad_step(theta, g, S, h, c):
         step_size = eta / (1.0 - beta1**t)
         v_scale = 1.0 / (1.0 - beta2**t)
     corrected = h[6] != 0.0
-    if theta.size < PARALLEL_MIN_SIZE:
+    if not use_parallel(theta.size, h):
         _serial(theta, g, S[0], S[1], S[2], step_size, beta1, beta2, eps, inside, v_scale, corrected)
     else:
         _parallel(theta, g, S[0], S[1], S[2], step_size, beta1, beta2, eps, inside, v_scale, corrected)

@@ -20,7 +20,7 @@ import numpy as np
 from numba import prange
 
 from .. import _checks
-from .._numba import PARALLEL_MIN_SIZE, jit, twins
+from .._numba import jit, parallel_min_size, twins
 
 #: c[0] is the step count t; c[1] is free for an optimizer's running scalar
 #: (Nadam's product of momentum coefficients).
@@ -42,8 +42,9 @@ _count_nonfinite_parallel = count_nonfinite.parallel
 
 
 @jit
-def nonfinite_entries(x):
-    if x.size < PARALLEL_MIN_SIZE:
+def nonfinite_entries(x, min_size):
+    """``count_nonfinite``, on the parallel twin from ``min_size`` elements."""
+    if x.size < min_size:
         return _count_nonfinite_serial(x)
     return _count_nonfinite_parallel(x)
 
@@ -119,12 +120,16 @@ class Optimizer:
 
     def _finish_init(self, items, hyper, check_finite):
         """Store the validated constructor arguments ``items`` (name, value)
-        and the packed hyperparameter vector ``hyper``, then freeze."""
+        and the packed hyperparameter vector ``hyper``, then freeze.
+
+        The parallel threshold in force now (:func:`gdlib._numba.parallel_min_size`)
+        is appended as the last entry of ``hyper``: the compiled steps read it
+        there at run time."""
         object.__setattr__(self, "_hyper_items", tuple(items))
         for name, value in items:
             object.__setattr__(self, name, value)
         object.__setattr__(self, "check_finite", _checks.flag(check_finite, "check_finite"))
-        object.__setattr__(self, "hyper", np.array(hyper, dtype=np.float64))
+        object.__setattr__(self, "hyper", np.array([*hyper, parallel_min_size()], dtype=np.float64))
         object.__setattr__(self, "_frozen", True)
 
     def __setattr__(self, name, value):
@@ -179,7 +184,7 @@ class Optimizer:
 
     def _check_gradient(self, g_flat, state):
         if self.check_finite:
-            bad = nonfinite_entries(g_flat)
+            bad = nonfinite_entries(g_flat, self.hyper[-1])
             if bad:
                 raise ValueError(
                     f"the gradient has {bad} NaN or infinite entries at step t={state.t + 1}; "

@@ -21,7 +21,7 @@ from __future__ import annotations
 from numba import prange
 
 from .. import _checks
-from .._numba import PARALLEL_MIN_SIZE, jit, twins
+from .._numba import jit, twins, use_parallel
 from .base import Optimizer
 
 
@@ -46,7 +46,7 @@ _serial, _parallel = momentum_update.serial, momentum_update.parallel
 @jit
 def momentum_step(theta, g, S, h, c):
     c[0] += 1.0
-    if theta.size < PARALLEL_MIN_SIZE:
+    if not use_parallel(theta.size, h):
         _serial(theta, g, S[0], h[0], h[1], h[2] != 0.0)
     else:
         _parallel(theta, g, S[0], h[0], h[1], h[2] != 0.0)

@@ -34,7 +34,7 @@ from __future__ import annotations
 from numba import prange
 
 from .. import _checks
-from .._numba import PARALLEL_MIN_SIZE, jit, twins
+from .._numba import jit, twins, use_parallel
 from ._moments import ema, ratio_or_zero, rms
 from .base import Optimizer
 
@@ -85,7 +85,7 @@ def nadam_step(theta, g, S, h, c):
         if form == 1.0:
             b_m = mu
     v_scale = 1.0 / (1.0 - beta2**t)
-    if theta.size < PARALLEL_MIN_SIZE:
+    if not use_parallel(theta.size, h):
         _serial(theta, g, S[0], S[1], eta, b_m, beta2, eps, inside, v_scale, a, cg)
     else:
         _parallel(theta, g, S[0], S[1], eta, b_m, beta2, eps, inside, v_scale, a, cg)

@@ -28,7 +28,7 @@ from __future__ import annotations
 from numba import prange
 
 from .. import _checks
-from .._numba import PARALLEL_MIN_SIZE, jit, twins
+from .._numba import jit, twins, use_parallel
 from .base import Optimizer
 from .momentum import momentum_update
 
@@ -56,7 +56,7 @@ _shifted_serial, _shifted_parallel = nesterov_shifted_update.serial, nesterov_sh
 def nesterov_step(theta, g, S, h, c):
     c[0] += 1.0
     inside = h[2] != 0.0
-    small = theta.size < PARALLEL_MIN_SIZE
+    small = not use_parallel(theta.size, h)
     if h[3] != 0.0:
         if small:
             _shifted_serial(theta, g, S[0], h[0], h[1], inside)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from numba import prange
 
 from .. import _checks
-from .._numba import PARALLEL_MIN_SIZE, jit, twins
+from .._numba import jit, twins, use_parallel
 from ._moments import ema, ratio_or_zero, rms
 from .base import Optimizer
 
@@ -36,7 +36,7 @@ _serial, _parallel = rmsprop_update.serial, rmsprop_update.parallel
 @jit
 def rmsprop_step(theta, g, S, h, c):
     c[0] += 1.0
-    if theta.size < PARALLEL_MIN_SIZE:
+    if not use_parallel(theta.size, h):
         _serial(theta, g, S[0], h[0], h[1], h[2], h[3] != 0.0)
     else:
         _parallel(theta, g, S[0], h[0], h[1], h[2], h[3] != 0.0)

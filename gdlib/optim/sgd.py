@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from numba import prange
 
-from .._numba import PARALLEL_MIN_SIZE, jit, twins
+from .._numba import jit, twins, use_parallel
 from .base import Optimizer
 from .. import _checks
 
@@ -31,7 +31,7 @@ _serial, _parallel = sgd_update.serial, sgd_update.parallel
 @jit
 def sgd_step(theta, g, S, h, c):
     c[0] += 1.0
-    if theta.size < PARALLEL_MIN_SIZE:
+    if not use_parallel(theta.size, h):
         _serial(theta, g, h[0])
     else:
         _parallel(theta, g, h[0])
