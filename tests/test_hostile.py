@@ -74,7 +74,8 @@ def _attacks(course, port):
     return {
         "alice": (_with({}), 20.0),
         "carol": (_with({"adam_answer": _solution_of("adam_answer").replace(
-            "m_hat = m / (1 - beta1**t)\n    v_hat = v / (1 - beta2**t)", "m_hat = m\n    v_hat = v")}), 15 + 5 / 6),
+            "m_hat = m / (1 - beta1**t)\n    v_hat = v / (1 - beta2**t)", "m_hat = m\n    v_hat = v")}),
+                  15.0),  # Adam without bias correction: no points for it (a named mistake fails every case)
         "mallory1": (_with({  # kill the grader; kill everything; leave a daemon behind
             "adam_answer": "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n",
             "adamax_answer": "import os\nos.kill(-1, 9)\n",

@@ -53,11 +53,11 @@ THRESHOLD_SCRIPT = textwrap.dedent(
     from gdlib.optim.adam import adam_step
 
     opt = gdlib.Adam()
-    theta, g = np.ones(4000), np.full(4000, 0.5)
+    theta, g = np.ones(40_000), np.full(40_000, 0.5)  # below the default 50 000
     state = opt.init(theta)
     opt.step(theta, g, state)
     main0, all0 = time.thread_time(), time.process_time()
-    for _ in range(200):
+    for _ in range(2000):
         opt.step(theta, g, state)
     main1, all1 = time.thread_time(), time.process_time()
     print(json.dumps(dict(
@@ -96,8 +96,8 @@ def test_parallel_threshold_takes_effect_with_a_warm_cache():
     for run in (default, forced, serial):
         assert run["misses"] == 0 and run["hits"] >= 1, run  # loaded from the cache, not recompiled
     assert default["threshold"] == 50_000 and forced["threshold"] == 0 and serial["threshold"] == 1e9
-    # 4000 elements: serial by default, parallel when the threshold is 0
-    # (typical: serial ≈ 0 s, parallel ≈ 0.05 s, on a loaded 2-core machine)
+    # 40 000 elements, 2000 steps: serial by default, parallel when the threshold is 0; the
+    # parallel twin gives the other threads real work (tens of ms), not only their spinning
     assert default["others"] < 0.2 * default["main"] + 2e-3, default
     assert serial["others"] < 0.2 * serial["main"] + 2e-3, serial
-    assert forced["others"] > 2e-3, forced
+    assert forced["others"] > 10e-3, forced
