@@ -151,6 +151,50 @@ def test_divergence_is_reported_not_hidden():
     assert r.status in ("diverged", "nonfinite_gradient")
 
 
+def test_a_run_that_explodes_but_stays_finite_is_diverged():
+    # full-batch GD past the stability limit: the loss grows geometrically and stays finite for a long time
+    d = data.linear(n=200, p=3, seed=0)
+    m = models.LinearRegression(3)
+    unchecked = train(m, gdlib.SGD(eta=3.0), d, epochs=20, batch_size="full", diverge_above=1e300)
+    assert unchecked.status == "ok" and np.isfinite(unchecked.theta).all()  # finite, yet blown up:
+    assert unchecked.history.train_loss[-1] > 1e9 * unchecked.history.train_loss[0]
+    r = train(m, gdlib.SGD(eta=3.0), d, epochs=20, batch_size="full")  # the default check catches it
+    assert r.status == "diverged"
+    assert r.history.train_loss[-1] > 100 * r.history.train_loss[0]  # the epoch that crossed the line
+    assert all(loss <= 100 * r.history.train_loss[0] for loss in r.history.train_loss[:-1])
+    assert len(r.history.train_loss) < 21  # stopped there
+
+
+def test_a_healthy_run_is_ok():
+    d = data.linear(n=200, p=3, seed=0)
+    r = train(models.LinearRegression(3), gdlib.SGD(eta=0.5), d, epochs=20, batch_size="full")
+    assert r.status == "ok" and len(r.history.train_loss) == 21
+    assert r.history.train_loss[-1] < r.history.train_loss[0] / 100
+
+
+def test_divergence_edge_cases():
+    d = data.linear(n=200, p=3, seed=0)
+    m = models.LinearRegression(3)
+    # at the edge of stability the loss rises about 12-fold, below the default multiple of 100: "ok"
+    edge = train(m, gdlib.SGD(eta=2.0), d, epochs=20, batch_size="full")
+    assert edge.status == "ok"
+    assert 1 < max(edge.history.train_loss) / edge.history.train_loss[0] < 100
+    # a stricter multiple calls the same run diverged
+    assert train(m, gdlib.SGD(eta=2.0), d, epochs=20, batch_size="full", diverge_above=5).status == "diverged"
+    # from an exact minimum (loss 0) the relative test is meaningless: only a non-finite loss counts
+    X = d.X_train
+    exact = data.split(np.vstack([X, d.X_val]), np.concatenate([X @ [1.0, -2.0, 0.5], d.X_val @ [1.0, -2.0, 0.5]]))
+    r = train(m, gdlib.SGD(eta=0.1), exact, epochs=3, batch_size=16, theta0=np.array([1.0, -2.0, 0.5, 0.0]))
+    assert r.history.train_loss[0] == 0 and r.status == "ok"
+
+
+@pytest.mark.parametrize("bad", [1, 0.5, -3, "large", True])
+def test_diverge_above_must_be_a_multiple_above_one(bad):
+    d = data.linear(n=100, p=3, seed=0)
+    with pytest.raises(ValueError, match="diverge_above must be a number > 1"):
+        train(models.LinearRegression(3), gdlib.SGD(), d, diverge_above=bad)
+
+
 @pytest.mark.parametrize("kwargs, error, words", [
     (dict(batch_size=0), ValueError, "batch_size must be between 1"),
     (dict(batch_size=10_000), ValueError, "batch_size must be between 1"),
