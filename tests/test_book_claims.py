@@ -58,9 +58,21 @@ COMPARATIVE = re.compile(
 )
 
 GLUE_ROLE = re.compile(r"\{glue(?::text|:math)?\}`([^`:]+)(?::[^`]*)?`")
-GLUE_FIGURE = re.compile(r"```\{glue:figure\}\s+(\S+)")
 # A sentence ends at . ! ? followed by white space and a capital, a role or a list marker.
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\[{*$])")
+
+
+MYST_HEADER = """\
+---
+jupytext:
+  text_representation:
+    format_name: myst
+kernelspec:
+  display_name: Python 3
+  language: python
+  name: python3
+---
+"""
 
 
 def _chapters():
@@ -136,16 +148,7 @@ def test_every_comparative_glued_sentence_has_a_claim(path):
 
 def test_the_scanner_sees_comparisons_and_their_claims(tmp_path):
     page = tmp_path / "demo.md"
-    page.write_text(textwrap.dedent("""\
-        ---
-        jupytext:
-          text_representation:
-            format_name: myst
-        kernelspec:
-          display_name: Python 3
-          language: python
-          name: python3
-        ---
+    page.write_text(MYST_HEADER + textwrap.dedent("""\
         # Demo
 
         ```{code-cell} ipython3
@@ -169,16 +172,7 @@ def test_the_allow_list_gives_reasons_and_names_real_glue():
         assert key in {k for k, _ in found}, f"ALLOWED names {chapter}/{key}, which the chapter does not glue"
 
 
-FAILING_PAGE = textwrap.dedent("""\
-    ---
-    jupytext:
-      text_representation:
-        format_name: myst
-    kernelspec:
-      display_name: Python 3
-      language: python
-      name: python3
-    ---
+FAILING_PAGE = MYST_HEADER + textwrap.dedent("""\
     # A chapter whose run contradicts it
 
     ```{code-cell} ipython3
