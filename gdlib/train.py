@@ -141,6 +141,21 @@ def epoch_order(n, epoch, *, order="shuffle", seed=0, difficulty=None):
     return np.argsort(difficulty, kind="stable").astype(np.int64)
 
 
+def minibatch_epoch(model, optimizer, theta, state, X, y, *, batch_size, rows):
+    """One epoch of mini-batch gradient descent, written to be read: what :func:`_epoch` compiles.
+
+    ``rows`` is the epoch's order of the training rows (:func:`epoch_order`); the last batch
+    holds the remainder. Updates ``theta`` and ``state`` in place. Without gradient noise, a
+    schedule or batch normalization, it takes the same steps as the epochs of :func:`train`.
+    """
+    for start in range(0, len(rows), batch_size):
+        batch = rows[start:start + batch_size]              # the last batch may be smaller
+        point = optimizer.lookahead(theta, state)           # θ itself, except for Nesterov
+        g = model.gradient(point, X[batch], y[batch])       # the mean gradient over the batch
+        optimizer.step(theta, g, state)                     # the optimizer's update rule
+    return theta
+
+
 def _validate(model, optimizer, data, epochs, batch_size, order, difficulty, early_stopping, gradient_noise,
               schedule, plateau, diverge_above):
     from .models.base import Model

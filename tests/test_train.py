@@ -41,6 +41,20 @@ def test_every_row_is_visited_exactly_once_per_epoch(n, batch_size, order):
     np.testing.assert_array_equal(batch_sizes, expected)
 
 
+@pytest.mark.parametrize("opt", [gdlib.SGD(eta=0.1), gdlib.Nesterov(eta=0.05), gdlib.Adam(eta=0.01)])
+def test_the_readable_epoch_takes_the_steps_of_the_compiled_one(opt):
+    from gdlib.train import minibatch_epoch
+
+    d = data.blobs(n=200, p=4, seed=3)
+    m = models.MLP(4, 3, (8,))
+    r = train(m, opt, d, epochs=2, batch_size=16, seed=4)
+    theta, state = m.init_params(4), opt.init(m.init_params(4))
+    for epoch in (1, 2):
+        rows = epoch_order(len(d.y_train), epoch, seed=4)
+        minibatch_epoch(m, opt, theta, state, d.X_train, d.y_train, batch_size=16, rows=rows)
+    np.testing.assert_allclose(theta, r.theta, rtol=1e-12, atol=1e-14)
+
+
 def test_shuffle_changes_every_epoch_and_is_seeded():
     a1, a2 = epoch_order(100, 1, seed=0), epoch_order(100, 2, seed=0)
     assert not np.array_equal(a1, a2)
