@@ -11,12 +11,18 @@ STAMP  := $(VENV)/.installed
 
 ASSETS := book/_static/vendor/.installed
 
-.PHONY: book test bench lock clean browser
+.PHONY: book test bench lock clean browser student
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet -c constraints.txt -e ".[book,distributed,grading,test]"
 	touch $(STAMP)
+
+# A student's set-up: gdlib, the notebook checks, JupyterLab and matplotlib, nothing else.
+student:
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[student]"
+	@echo "ready: $(VENV)/bin/jupyter lab exercises/"
 
 # MathJax and the widget renderer, served by the book itself (read offline).
 $(ASSETS): book/_assets/package.json book/_assets/package-lock.json book/_ext/vendor_assets.py

@@ -34,6 +34,7 @@ import nbformat
 
 from . import course
 from .checker import CaseResult, QuestionResult, check
+from .feedback import install_mathjax
 from .sandbox import SandboxCaller, can_protect_files, make_site
 
 PRELUDE = "import numpy as np\nimport math\n"
@@ -195,9 +196,15 @@ def grade_class(root=course.ROOT, assignments=course.ASSIGNMENTS, *, force=False
         bar.close()
     for assignment in assignments:
         course.nbgrader(["generate_feedback", assignment, "--force"], root=root, check=False)
+    notes = []
+    try:  # the feedback pages load MathJax from feedback/_static
+        install_mathjax(root / "feedback")
+    except OSError as exc:
+        notes.append(f"problem: the feedback's math will not render offline: {exc}")
     course.nbgrader(["export", f"--to={root / csv}"], root=root)
     graded = len(todo) - len(failures)
     lines = [f"graded {graded} of {len(todo)} submissions ({len(submissions) - len(todo)} already done); "
              f"grades in {root / csv}, feedback in {root / 'feedback'}"]
     lines += [f"problem: {f}" for f in failures]
+    lines += notes
     return "\n".join(lines)

@@ -1,8 +1,10 @@
 """Instant feedback inside a student's notebook.
 
-``check("adam_step")`` runs the checks of one exercise on the functions
-defined in the notebook and prints what passed and, for anything that did
-not, the first differing step and quantity and the likely mistake. It raises
+``check("adam_step")`` runs the visible checks of one exercise on the
+functions defined in the notebook and prints how many passed ("visible
+checks: 2 of 2 passed; your grade also uses hidden cases": no points, since
+the grade is not known from them) and, for anything that did not, the first
+differing step and quantity and the likely mistake. It raises
 ``AssertionError`` when something is wrong, so nbgrader's test cells fail.
 
 This runs in the student's own kernel and is for feedback only: the class

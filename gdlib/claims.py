@@ -24,6 +24,7 @@ import math
 
 __all__ = ["ClaimError", "claim", "CHECKED", "close", "ratio"]
 
+#: The statement of every claim that held in this process, in the order checked.
 CHECKED: list[str] = []
 
 

@@ -10,22 +10,21 @@ a screenshot of each page in ``_build/screenshots`` as an artifact.
 from __future__ import annotations
 
 import functools
-import http.server
+import html
+import pydoc
 import re
-import shutil
-import socketserver
-import subprocess
-import threading
+import sys
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
 
+from browser import CHROMIUM, render, serve
+
 ROOT = Path(__file__).resolve().parents[1]
 HTML_DIR = ROOT / "_build" / "html"
 SHOTS = ROOT / "_build" / "screenshots"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 pytestmark = pytest.mark.skipif(not (HTML_DIR / "index.html").exists(),
                                 reason="the book is not built: run `make book` (make test does)")
@@ -99,28 +98,8 @@ def test_every_chapter_offers_its_notebook_and_has_figures():
 
 @pytest.fixture(scope="module")
 def server():
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(HTML_DIR))
-
-    class Quiet(socketserver.ThreadingMixIn, http.server.HTTPServer):
-        daemon_threads = True
-
-    handler.log_message = lambda *a, **k: None
-    httpd = Quiet(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-
-
-def _render(url, shot, tmp_path):
-    """The DOM after scripts ran (network blocked but for 127.0.0.1), and a screenshot."""
-    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-           "--no-first-run", "--disable-component-update", "--disable-sync", "--disable-quic",
-           "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1", f"--user-data-dir={tmp_path}",
-           "--window-size=1280,1600", "--virtual-time-budget=20000", f"--screenshot={shot}", "--dump-dom", url]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr[-2000:]
-    return out.stdout
+    with serve(HTML_DIR) as url:
+        yield url
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (make test installs it)")
@@ -130,7 +109,7 @@ def test_pages_render_offline_with_typeset_math_animations_and_widgets(server, t
     animated = widgets = 0
     for page in pages:
         source = page.read_text(encoding="utf-8")
-        dom = _render(f"{server}/book/{page.name}", SHOTS / f"{page.stem}.png", tmp_path / page.stem)
+        dom = render(f"{server}/book/{page.name}", SHOTS / f"{page.stem}.png", tmp_path / page.stem)
         n_math = len(re.findall(r'class="math[ "]', source))
         if n_math:
             assert dom.count("<mjx-container") >= n_math, f"{page.name}: math left untypeset"
@@ -144,3 +123,60 @@ def test_pages_render_offline_with_typeset_math_animations_and_widgets(server, t
             widgets += 1
         assert (SHOTS / f"{page.stem}.png").stat().st_size > 10_000
     assert animated >= 1
+
+
+API = HTML_DIR / "book" / "api.html"
+
+
+def _entry_text(page_html, object_id):
+    """The text of an autodoc entry: from its signature to the next signature, tags stripped."""
+    start = page_html.index(f'id="{object_id}"')
+    end = page_html.find('<dt class="sig', start + 1)
+    text = re.sub(r"<[^>]+>", "", page_html[start:end if end > 0 else None])
+    return " ".join(html.unescape(text).split())
+
+
+def _rendered(line):
+    """A docstring line as it reads on the page: ``literal`` markup gone."""
+    assert "`" not in line.replace("``", ""), f"extend _rendered for roles in {line!r}"
+    return " ".join(line.replace("``", "").split())
+
+
+def test_api_reference_shows_every_optimizer_as_help_does():
+    """book/api.md is generated from gdlib's docstrings: every optimizer of gdlib.ALL has its
+    module's update rule, its class docstring (first line as help() prints it) and its methods."""
+    import gdlib
+
+    assert API in _pages(), "the API reference is not built (is book/api in _toc.yml?)"
+    page = API.read_text(encoding="utf-8")
+    ids = _parse(API).ids
+    for cls in gdlib.ALL:
+        name = f"gdlib.{cls.__name__}"
+        assert name in ids, f"{name} is not documented on the API page"
+        first = pydoc.getdoc(cls).splitlines()[0]
+        assert first == cls.__doc__.strip().splitlines()[0]
+        assert _rendered(first) in _entry_text(page, name), f"{name}: the page does not show {first!r}"
+        module = sys.modules[cls.__module__]
+        assert f"module-{module.__name__}" in ids, f"{module.__name__}'s update rule is not on the page"
+        for method in ("init", "step", "lookahead", "hyperparameters"):
+            assert f"{name}.{method}" in ids, f"{name}.{method} is not documented"
+            doc = pydoc.getdoc(getattr(cls, method)).splitlines()[0]
+            assert _rendered(doc) in _entry_text(page, f"{name}.{method}"), f"{name}.{method}"
+    for name in ("gdlib.State", "gdlib.run_compiled", "gdlib.RunResult", "gdlib.trajectory", "gdlib.train.train",
+                 "gdlib.train.TrainResult", "gdlib.train.epoch_order", "module-gdlib.schedules", "module-gdlib.models",
+                 "gdlib.models.check_gradient", "module-gdlib.surfaces", "module-gdlib.data",
+                 "module-gdlib.claims", "module-gdlib.parallel", "gdlib.parallel.downpour_on_dask"):
+        assert name in ids, f"{name} is not documented on the API page"
+    assert "help(gdlib.Adam)" in page, "the note on how the page is made is missing"
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (make test installs it)")
+def test_api_reference_math_is_typeset(server, tmp_path):
+    """The API page's symbol table is TeX typeset by the book's MathJax (the docstrings themselves
+    write their symbols in Unicode, which needs no typesetting)."""
+    source = API.read_text(encoding="utf-8")
+    n_math = len(re.findall(r'class="math[ "]', source))
+    assert n_math >= 10
+    dom = render(f"{server}/book/api.html", tmp_path / "api.png", tmp_path / "profile")
+    assert dom.count("<mjx-container") >= n_math, "API reference: math left untypeset"
+    assert "Math input error" not in dom

@@ -122,11 +122,12 @@ def test_a_killed_worker_does_not_change_a_synchronous_run_at_all(problem):
     shards = shard_gradients(model, X, y, 4, batch_size=8, seed=5)
     with fresh_cluster(2) as cluster, distributed.Client(cluster) as client:
         pids = client.run(os.getpid)
+        victim = sorted(pids)[0]
         killed = []
 
         def kill_once(n_updates):
             if n_updates == 10:
-                os.kill(pids[sorted(pids)[0]], signal.SIGKILL)
+                os.kill(pids[victim], signal.SIGKILL)
                 killed.append(n_updates)
 
         run = sync_sgd_on_dask(shards, np.zeros(model.n_params), 60, optimizer=gdlib.SGD(eta=0.5), client=client,
@@ -135,6 +136,9 @@ def test_a_killed_worker_does_not_change_a_synchronous_run_at_all(problem):
                                        client=client)
     assert killed
     np.testing.assert_array_equal(run.path, undisturbed.path)
+    reference = sync_sgd(gdlib.SGD(eta=0.5), task_gradients(shards), np.zeros(model.n_params), 60)
+    np.testing.assert_array_equal(run.path, reference)
+    assert ("workers lost", [victim]) in run.events       # the same events as the asynchronous algorithms
 
 
 def test_a_cluster_without_workers_fails_at_once_with_a_clear_error(problem):
@@ -151,10 +155,12 @@ def test_losing_every_worker_stops_with_the_state_so_far(problem):
             if n_updates == 4:
                 cluster.scale(0)
 
+        client.wait_for_workers(1, timeout=60)
         started = time.perf_counter()
+        # the timeout leaves a loaded machine time for the first updates, before the workers go
         with pytest.raises(DistributedRunError, match="no task finished|could not send the data shards") as error:
             downpour_on_dask(shard_gradients(model, X, y, 2, batch_size=8), np.zeros(model.n_params), 400,
-                             client=client, n_fetch=2, n_push=1, timeout=5, on_update=stop_all)
+                             client=client, n_fetch=2, n_push=1, timeout=20, on_update=stop_all)
         assert time.perf_counter() - started < 60
     partial = error.value.partial
     assert partial.updates >= 4 and len(partial.path) == partial.updates + 1

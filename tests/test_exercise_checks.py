@@ -1,28 +1,10 @@
 """The exercise checks: full marks for correct answers, the right diagnosis for each common mistake."""
 
-import re
-from pathlib import Path
-
 import pytest
 
 from autograde import checker
 from submissions.mistakes import MISTAKES
-
-CORRECT = (Path(__file__).parent / "submissions" / "correct.py").read_text()
-QUESTIONS = list(checker.ref.STEP_QUESTIONS) + list(checker.FUNCTION_CHECKS)
-
-
-def namespace(source):
-    ns = {}
-    exec(compile(source, "<submission>", "exec"), ns)
-    return ns
-
-
-def with_replaced(question, wrong):
-    """The correct answers with one function replaced by a wrong version."""
-    pattern = re.compile(rf"^def {question}\(.*?(?=^def |\Z)", re.S | re.M)
-    assert pattern.search(CORRECT), question
-    return pattern.sub(lambda m: wrong.strip() + "\n\n", CORRECT, count=1)
+from wrong_answers import CORRECT, QUESTIONS, namespace, with_replaced
 
 
 @pytest.mark.parametrize("question", QUESTIONS)

@@ -10,7 +10,7 @@ u_t is the ℓ∞ limit of Adam's v_t^{1/p} as p grows; it needs no bias
 correction. The seed has no ε: where u_t = 0 every gradient so far was zero,
 so m_t = 0 too and gdlib takes no step there instead of producing 0/0 = NaN.
 Frameworks add an ε: PyTorch and optax inside the maximum,
-u_t = max(β2 u_{t−1}, |g_t| + ε) (``eps_placement="max"``); Keras in the
+u_t = max(β2 u_{t−1}, ``|g_t|`` + ε) (``eps_placement="max"``); Keras in the
 denominator, m̂_t / (u_t + ε) (``eps_placement="denominator"``).
 """
 
@@ -54,7 +54,7 @@ def adamax_step(theta, g, S, h, c):
 
 
 class AdaMax(Optimizer):
-    """AdaMax: u_t = max(β2 u_{t−1}, |g_t|), θ_t = θ_{t−1} − η m̂_t / u_t.
+    """AdaMax: u_t = max(β2 u_{t−1}, ``|g_t|``), θ_t = θ_{t−1} − η m̂_t / u_t.
 
     Parameters
     ----------

@@ -5,13 +5,15 @@ Update rule::
     v_t = γ v_{t−1} + η g_t
     θ_t = θ_{t−1} − v_t
 
-``eta_inside_velocity=False`` gives the form of PyTorch and Keras, whose
+``eta_inside_velocity=False`` gives the form of PyTorch (and optax), whose
 buffer accumulates raw gradients and applies η afterwards::
 
     b_t = γ b_{t−1} + g_t,     θ_t = θ_{t−1} − η b_t
 
 With a constant η the two produce the same θ_t (v_t = η b_t); they differ
 once η changes during training, and the stored vector differs by the factor η.
+Keras keeps η inside the velocity, as the seed does, with the sign flipped
+(``velocity = momentum * velocity - lr * g; w += velocity``): its velocity is −v_t.
 """
 
 from __future__ import annotations
@@ -60,8 +62,9 @@ class Momentum(Optimizer):
     gamma : float
         Momentum term γ in [0, 1); γ = 0 is plain gradient descent.
     eta_inside_velocity : bool
-        True (seed): η multiplies the gradient inside v_t. False (PyTorch,
-        Keras): the velocity accumulates raw gradients and η scales it.
+        True (seed, and Keras up to the sign of v): η multiplies the gradient
+        inside v_t. False (PyTorch, optax): the velocity accumulates raw
+        gradients and η scales it.
 
     State: ``v`` (v_t; with ``eta_inside_velocity=False`` it holds b_t).
     """

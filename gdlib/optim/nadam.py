@@ -17,11 +17,12 @@ and the forms differ only in b_t, a_t and c_t:
     1 − β1^{t+1} rather than 1 − β1^t.
 ``form="optax"`` (constant β1 with that correction, as optax's nadam):
     b_t = β1,  a_t = β1 / (1 − β1^{t+1}),  c_t = (1 − β1) / (1 − β1^t).
-``form="dozat"`` (Dozat's Algorithm 2 with the momentum schedule
-μ_t = β1 (1 − ½ · 0.96^{t ψ}), ψ = ``momentum_decay``, Π_t = μ_1 ⋯ μ_t):
-    b_t = μ_t,  a_t = μ_{t+1} / (1 − Π_t μ_{t+1}),  c_t = (1 − μ_t) / (1 − Π_t).
-``form="pytorch"`` (``torch.optim.NAdam``): Dozat's a_t and c_t with the
-    schedule, but the first moment averaged with the constant β1 (b_t = β1).
+``form="dozat"`` (Dozat's Algorithm 2 with a momentum schedule):
+    b_t = μ_t,  a_t = μ_{t+1} / (1 − Π_t μ_{t+1}),  c_t = (1 − μ_t) / (1 − Π_t),
+    with μ_t = β1 (1 − ½ · 0.96^{t ψ}), ψ = ``momentum_decay``, Π_t = μ_1 ⋯ μ_t.
+``form="pytorch"`` (``torch.optim.NAdam``):
+    Dozat's a_t and c_t with the schedule, but the first moment averaged
+    with the constant β1 (b_t = β1).
 
 The running product Π_t is kept in ``state.counters[1]``.
 """
@@ -39,15 +40,17 @@ FORMS = ("seed", "dozat", "pytorch", "optax")
 
 
 @twins
-def nadam_update(theta, g, m, v, eta, b_m, beta2, eps, eps_inside_sqrt, v_scale, a, c):
-    """m ← b_m m + (1 − b_m) g, v ← average; θ ← θ − η (a m + c g) / rms(v̂), in place."""
+def nadam_update(theta, g, m, v, eta, b_t, beta2, eps, eps_inside_sqrt, v_scale, a_t, c_t):
+    """m ← b_t m + (1 − b_t) g, v ← average; θ ← θ − η (a_t m + c_t g) / rms(v̂), in place."""
     T = theta.dtype.type
-    step, bm, km, b2, k2 = T(eta), T(b_m), T(1.0 - b_m), T(beta2), T(1.0 - beta2)
-    e, scale, am, cg = T(eps), T(v_scale), T(a), T(c)
+    step, decay_m, keep_g = T(eta), T(b_t), T(1.0 - b_t)
+    decay_v, keep_g2 = T(beta2), T(1.0 - beta2)
+    e, scale, a, c = T(eps), T(v_scale), T(a_t), T(c_t)
     for i in prange(theta.size):
-        m[i] = ema(m[i], g[i], bm, km)
-        v[i] = ema(v[i], g[i] * g[i], b2, k2)
-        theta[i] -= step * ratio_or_zero(am * m[i] + cg * g[i], rms(scale * v[i], e, eps_inside_sqrt))
+        m[i] = ema(m[i], g[i], decay_m, keep_g)
+        v[i] = ema(v[i], g[i] * g[i], decay_v, keep_g2)
+        direction = a * m[i] + c * g[i]
+        theta[i] -= step * ratio_or_zero(direction, rms(scale * v[i], e, eps_inside_sqrt))
 
 
 _serial, _parallel = nadam_update.serial, nadam_update.parallel

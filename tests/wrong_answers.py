@@ -1,0 +1,174 @@
+"""A table of wrong answers: every named mistake of the checks and the do-nothing answers.
+
+Each row is ``(label, question, namespace)``: the correct answers of
+``submissions/correct.py`` with the function ``question`` replaced by a wrong
+one. Named mistakes come from :mod:`autograde.references` (the variants the
+checks recognise), from the early-stopping variants of :mod:`autograde.checker`
+and from the hand-written corpus ``submissions/mistakes.py``; the do-nothing
+answers return their inputs, return zeros, never update the state or raise
+``NotImplementedError``.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+
+from autograde import checker
+from autograde import references as ref
+from submissions.mistakes import MISTAKES
+
+CORRECT = (Path(__file__).parent / "submissions" / "correct.py").read_text()
+QUESTIONS = list(ref.STEP_QUESTIONS) + list(checker.FUNCTION_CHECKS)
+
+
+def namespace(source):
+    ns = {}
+    exec(compile(source, "<submission>", "exec"), ns)
+    return ns
+
+
+def with_replaced(question, wrong):
+    """The correct answers' source with one function replaced by a wrong version."""
+    pattern = re.compile(rf"^def {question}\(.*?(?=^def |\Z)", re.S | re.M)
+    assert pattern.search(CORRECT), question
+    return pattern.sub(lambda m: wrong.strip() + "\n\n", CORRECT, count=1)
+
+
+def with_function(name, fn):
+    ns = namespace(CORRECT)
+    ns[name] = fn
+    return ns
+
+
+def _not_implemented(*args, **kwargs):
+    raise NotImplementedError()
+
+
+# ------------------------------------------------------------ step questions
+def _unchanged(q):
+    if q.gradient == "lookahead":
+        return lambda theta, state, grad_fn, **hyper: (theta, state)
+    return lambda theta, g, state, **hyper: (theta, state)
+
+
+def _zeros(q):
+    def step(theta, *args, **hyper):
+        state = {k: np.zeros_like(theta, dtype=float) for k in q.keys}
+        if q.has_t:
+            state["t"] = 0
+        return np.zeros_like(theta, dtype=float), state
+    return step
+
+
+def _state_never_updated(q):
+    """θ moves by the right rule from the state it is given, but the state returned is the old one."""
+    def step(*args, **hyper):
+        theta, state = q.reference(*args, **hyper)
+        return theta, args[1] if q.gradient == "lookahead" else args[2]
+    return step
+
+
+def _one_entry_not_updated(q, key):
+    def step(*args, **hyper):
+        theta, state = q.reference(*args, **hyper)
+        old = args[1] if q.gradient == "lookahead" else args[2]
+        return theta, dict(state, **{key: old[key]})
+    return step
+
+
+def step_rows():
+    rows = []
+    for name, q in ref.STEP_QUESTIONS.items():
+        for mistake in q.mistakes:
+            rows.append((f"{name}: {mistake.name}", name, with_function(name, mistake.fn)))
+        rows.append((f"{name}: returns its inputs unchanged", name, with_function(name, _unchanged(q))))
+        rows.append((f"{name}: returns zeros", name, with_function(name, _zeros(q))))
+        rows.append((f"{name}: never updates the state", name, with_function(name, _state_never_updated(q))))
+        for key in q.keys:
+            rows.append((f"{name}: never updates {key}", name, with_function(name, _one_entry_not_updated(q, key))))
+        rows.append((f"{name}: raises NotImplementedError", name, with_function(name, _not_implemented)))
+        rows.append((f"{name}: init raises NotImplementedError", name, with_function(q.init, _not_implemented)))
+    return rows
+
+
+# --------------------------------------------------------- function questions
+def _easgd_rows():
+    return [(f"easgd_round: {fn.__name__}", "easgd_round", with_function("easgd_round", fn))
+            for fn in (ref.easgd_new_workers_for_center, ref.easgd_mean, ref.easgd_sign)]
+
+
+def _adarevision_rows():
+    variants = dict(no_cross_term=dict(cross=False), no_revision=dict(revise=0.0), revision_sign=dict(revise=-1.0),
+                    z_not_max=dict(use_max=False))
+    return [(f"adarevision_update: {label}", "adarevision_update",
+             with_function("adarevision_update", partial(ref.adarevision_variant, **options)))
+            for label, options in variants.items()]
+
+
+def _early_rows():
+    variants = dict(off_by_one=dict(off_by_one=True), previous_epoch=dict(previous=True),
+                    ignore_delta=dict(ignore_delta=True))
+    return [(f"early_stopping: {label}", "early_stopping",
+             with_function("early_stopping", partial(checker._early_variant, **options)))
+            for label, options in variants.items()]
+
+
+DO_NOTHING = {
+    "epoch_batches": ("returns one unshuffled batch", lambda n, batch_size, rng: [np.arange(n)],
+                      "returns no batches", lambda n, batch_size, rng: []),
+    "batch_gradient": ("returns θ", lambda theta, X, y: theta,
+                       "returns zeros", lambda theta, X, y: np.zeros_like(theta)),
+    "sgd_epoch": ("returns θ unchanged", lambda theta, X, y, eta, batch_size, rng: theta,
+                  "returns zeros", lambda theta, X, y, eta, batch_size, rng: np.zeros_like(theta)),
+    "early_stopping": ("never stops, best epoch 0",
+                       lambda val_losses, patience, min_delta=0.0: (len(val_losses) - 1, 0),
+                       "returns zeros", lambda val_losses, patience, min_delta=0.0: (0, 0)),
+    "noisy_gradient": ("returns g unchanged", lambda g, t, eta_noise, gamma, rng: g,
+                       "returns zeros", lambda g, t, eta_noise, gamma, rng: np.zeros_like(g)),
+    "easgd_round": ("returns its inputs unchanged", lambda workers, center, grads, eta, rho: (workers, center),
+                    "returns zeros", lambda workers, center, grads, eta, rho: (np.zeros_like(workers),
+                                                                               np.zeros_like(center))),
+    "adarevision_update": ("returns its inputs unchanged",
+                           lambda theta, g_sum, z, z_max, g, g_old, eta, eps: (theta, g_sum, z, z_max),
+                           "returns zeros",
+                           lambda theta, g_sum, z, z_max, g, g_old, eta, eps: tuple(
+                               np.zeros_like(a) for a in (theta, g_sum, z, z_max))),
+}
+
+
+def function_rows():
+    rows = _easgd_rows() + _adarevision_rows() + _early_rows()
+    for name, (label1, fn1, label2, fn2) in DO_NOTHING.items():
+        rows.append((f"{name}: {label1}", name, with_function(name, fn1)))
+        rows.append((f"{name}: {label2}", name, with_function(name, fn2)))
+        rows.append((f"{name}: raises NotImplementedError", name, with_function(name, _not_implemented)))
+    return rows
+
+
+def corpus_rows():
+    """The hand-written wrong answers of submissions/mistakes.py."""
+    return [(f"{q}: written mistake {i} ({words})", q, namespace(with_replaced(q, wrong)))
+            for i, (q, wrong, words) in enumerate(MISTAKES)]
+
+
+def all_rows():
+    return step_rows() + function_rows() + corpus_rows()
+
+
+def score_table():
+    """[(label, score, points)] for every wrong answer, through the in-process caller."""
+    out = []
+    for label, question, ns in all_rows():
+        result = checker.check(question, checker.InProcessCaller(ns))
+        out.append((label, result.score, result.points))
+    return out
+
+
+if __name__ == "__main__":
+    for label, score, points in score_table():
+        flag = "  <-- more than a third" if score > points / 3 + 1e-9 else ""
+        print(f"{score:5.2f} / {points:g}  {label}{flag}")
