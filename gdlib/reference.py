@@ -20,6 +20,8 @@ import numpy as np
 
 
 class Rule:
+    """What every rule keeps: θ (a copy, updated in place by ``step``), the step count t, and θ's dtype."""
+
     def __init__(self, theta):
         self.theta = np.array(theta, copy=True)
         self.t = 0
@@ -183,10 +185,10 @@ class Adam(Rule):
 
 
 class AdaMax(Rule):
-    """AdaMax (book: eq-adamax-u, eq-adamax):  u_t = max(β2 u_{t−1}, |g_t|);
+    """AdaMax (book: eq-adamax-u, eq-adamax):  u_t = max(β2 u_{t−1}, ``|g_t|``);
     θ_t = θ_{t−1} − η m̂_t / u_t.
 
-    eps_placement="max": u_t = max(β2 u_{t−1}, |g_t| + ε) (PyTorch docs)
+    eps_placement="max": u_t = max(β2 u_{t−1}, ``|g_t|`` + ε) (PyTorch docs)
     eps_placement="denominator": θ_t = θ_{t−1} − η m̂_t / (u_t + ε) (Keras docs)
     """
     def __init__(self, theta, eta, beta1, beta2, eps=0.0, eps_placement="max"):
@@ -212,14 +214,14 @@ class AdaMax(Rule):
 
 
 class Nadam(Rule):
-    """Nadam (book: eq-nadam, eq-nadam-template), four forms.
+    """Nadam (book: eq-nadam, eq-nadam-template), four forms::
 
-    seed (Ruder): θ_t = θ_{t−1} − η / (sqrt(v̂_t) + ε) (β1 m̂_t + (1 − β1) g_t / (1 − β1^t))
-    Dozat (2016), Algorithm 2, with μ_t = β1 (1 − ½ 0.96^{tψ}):
-      ĝ = g_t / (1 − Π_{i≤t} μ_i);  m_t = μ_t m_{t−1} + (1 − μ_t) g_t;
-      m̂ = m_t / (1 − Π_{i≤t+1} μ_i);  m̄ = (1 − μ_t) ĝ + μ_{t+1} m̂
-    PyTorch's NAdam docs: as Dozat, but m_t = β1 m_{t−1} + (1 − β1) g_t
-    optax's nadam: constant β1, β1 m_t / (1 − β1^{t+1}) + (1 − β1) g_t / (1 − β1^t)
+        seed (Ruder): θ_t = θ_{t−1} − η / (sqrt(v̂_t) + ε) (β1 m̂_t + (1 − β1) g_t / (1 − β1^t))
+        Dozat (2016), Algorithm 2, with μ_t = β1 (1 − ½ 0.96^{tψ}):
+          ĝ = g_t / (1 − Π_{i≤t} μ_i);  m_t = μ_t m_{t−1} + (1 − μ_t) g_t;
+          m̂ = m_t / (1 − Π_{i≤t+1} μ_i);  m̄ = (1 − μ_t) ĝ + μ_{t+1} m̂
+        PyTorch's NAdam docs: as Dozat, but m_t = β1 m_{t−1} + (1 − β1) g_t
+        optax's nadam: constant β1, β1 m_t / (1 − β1^{t+1}) + (1 − β1) g_t / (1 − β1^t)
     """
     def __init__(self, theta, eta, beta1, beta2, eps, form="seed", psi=0.004):
         super().__init__(theta)

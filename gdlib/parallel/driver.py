@@ -37,6 +37,9 @@ from .. import _checks
 from .server import whole_number
 
 
+WORKER_GRACE = 5.0  # seconds a run waits for a cluster that shows no worker before it fails
+
+
 class DistributedRunError(RuntimeError):
     """A distributed run that could not finish; ``partial`` is the run up to the failure."""
 
@@ -141,6 +144,13 @@ class Driver:
     def run(self):
         alg = self.algorithm
         before = self.workers()
+        if not before and hasattr(self.client, "wait_for_workers"):
+            # a worker that missed heartbeats on a loaded machine reconnects within seconds
+            try:
+                self.client.wait_for_workers(1, timeout=min(self.timeout, WORKER_GRACE))
+            except TimeoutError:
+                pass
+            before = self.workers()
         if not before:
             self.fail(f"the Dask cluster at {self.client.scheduler.address} has no workers; start some "
                       "(dask worker <address>) or pass client=None for a local cluster.")
