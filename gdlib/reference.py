@@ -222,6 +222,8 @@ class Nadam(Rule):
           m̂ = m_t / (1 − Π_{i≤t+1} μ_i);  m̄ = (1 − μ_t) ĝ + μ_{t+1} m̂
         PyTorch's NAdam docs: as Dozat, but m_t = β1 m_{t−1} + (1 − β1) g_t
         optax's nadam: constant β1, β1 m_t / (1 − β1^{t+1}) + (1 − β1) g_t / (1 − β1^t)
+
+    ``form`` picks one of them.
     """
     def __init__(self, theta, eta, beta1, beta2, eps, form="seed", psi=0.004):
         super().__init__(theta)
