@@ -13,6 +13,7 @@ matplotlib.
 from __future__ import annotations
 
 import re
+import zlib
 
 import matplotlib
 
@@ -43,7 +44,7 @@ def style_for(label):
     for name in sorted(STYLE, key=len, reverse=True):
         if str(label).startswith(name):
             return STYLE[name]
-    return _EXTRA[hash(str(label)) % len(_EXTRA)], "-"
+    return _EXTRA[zlib.crc32(str(label).encode()) % len(_EXTRA)], "-"  # the same colour in every run
 
 
 def graded(labels, cmap="viridis"):

@@ -225,6 +225,8 @@ class Nadam(Rule):
         PyTorch's NAdam docs: as Dozat, but m_t = β1 m_{t−1} + (1 − β1) g_t
         optax's nadam: constant β1, β1 m_t / (1 − β1^{t+1}) + (1 − β1) g_t / (1 − β1^t)
         eps_inside_sqrt=True: sqrt(v̂_t + ε) instead of sqrt(v̂_t) + ε (as for Adam)
+
+    ``form`` picks one of them.
     """
     def __init__(self, theta, eta, beta1, beta2, eps, form="seed", psi=0.004, eps_inside_sqrt=False):
         super().__init__(theta)

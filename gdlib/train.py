@@ -20,6 +20,16 @@ difficulty score, easy first (Bengio et al., 2009).
 Gradient noise (Neelakantan et al., 2015): g_t ← g_t + N(0, σ_t²) with
 σ_t² = η_noise / (1 + t)^γ, t = 0, 1, … the number of steps already taken.
 
+Divergence: a run stops with status ``"diverged"`` when the parameters
+become non-finite, or when the training loss evaluated after an epoch is not
+finite or exceeds ``diverge_above`` times the training loss before training
+(epoch 0). The default, 100, flags a run that has blown up while still
+finite (a loss of 10^18 is "diverged", not "ok"), and leaves alone a run
+whose loss rises for a while by less than that factor. A run that starts at
+an exact minimum (training loss 0) is only "diverged" on a non-finite loss. A run that stops on a
+NaN or infinite mini-batch gradient has status ``"nonfinite_gradient"``.
+``TrainResult.status`` is one of :data:`gdlib.optim.loop.STATUS`.
+
 Everything is seeded: the same arguments give bit-identical results.
 """
 
@@ -35,10 +45,11 @@ from . import _checks
 from ._numba import _OPTIONS, lookahead_signature, step_signature
 from .data import Split
 from .models.base import EVAL, TRAIN, loss_grad_signature
+from .optim.loop import STATUS, STATUS_DIVERGED, STATUS_OK
 from .schedules import Constant, Plateau, Schedule, schedule_factor
 from .strategies import EarlyStopping, gradient_noise_std
 
-STATUS = ("ok", "nonfinite_gradient", "diverged")
+DIVERGE_ABOVE = 100.0  # the default multiple of the starting training loss that counts as diverged
 
 
 def _epoch_signature(dtype):
@@ -111,7 +122,7 @@ class TrainResult:
     state: object  # the optimizer's state after the last step
     history: History
     steps: int
-    status: str  # "ok", "nonfinite_gradient" or "diverged"
+    status: str  # one of STATUS: "ok", "nonfinite_gradient" or "diverged" (see the module docstring)
     best_epoch: int  # epoch of the lowest validation loss
     stopped_early: bool
 
@@ -130,8 +141,25 @@ def epoch_order(n, epoch, *, order="shuffle", seed=0, difficulty=None):
     return np.argsort(difficulty, kind="stable").astype(np.int64)
 
 
+def minibatch_epoch(model, optimizer, theta, state, X, y, *, batch_size, rows):
+    """One epoch of mini-batch gradient descent, written to be read.
+
+    :func:`_epoch` compiles the same loop. ``rows`` is the epoch's order of
+    the training rows (:func:`epoch_order`); the last batch holds the
+    remainder. Updates ``theta`` and ``state`` in place. Without gradient
+    noise, a schedule or batch normalization, it takes the same steps as the
+    epochs of :func:`train`.
+    """
+    for start in range(0, len(rows), batch_size):
+        batch = rows[start:start + batch_size]              # the last batch may be smaller
+        point = optimizer.lookahead(theta, state)           # θ itself, except for Nesterov
+        g = model.gradient(point, X[batch], y[batch])       # the mean gradient over the batch
+        optimizer.step(theta, g, state)                     # the optimizer's update rule
+    return theta
+
+
 def _validate(model, optimizer, data, epochs, batch_size, order, difficulty, early_stopping, gradient_noise,
-              schedule, plateau):
+              schedule, plateau, diverge_above):
     from .models.base import Model
     from .optim.base import Optimizer
 
@@ -171,12 +199,16 @@ def _validate(model, optimizer, data, epochs, batch_size, order, difficulty, ear
         raise TypeError("schedule must come from gdlib.schedules (Constant, StepDecay, Exponential, InverseTime)")
     if plateau is not None and not isinstance(plateau, Plateau):
         raise TypeError("plateau must be a gdlib.schedules.Plateau")
+    if (isinstance(diverge_above, bool) or not isinstance(diverge_above, (int, float, np.integer, np.floating))
+            or not diverge_above > 1):
+        raise ValueError(f"diverge_above must be a number > 1 (a multiple of the starting loss), "
+                         f"got {diverge_above!r}")
     return int(batch_size), difficulty
 
 
 def train(model, optimizer, data, *, epochs=10, batch_size=32, seed=0, order="shuffle", difficulty=None,
           schedule=None, plateau=None, early_stopping=None, min_delta=0.0, gradient_noise=None, theta0=None,
-          dtype=np.float64, record_steps=False, progress=False):
+          diverge_above=DIVERGE_ABOVE, dtype=np.float64, record_steps=False, progress=False):
     """Train ``model`` on ``data.X_train`` with ``optimizer``; see the module docstring.
 
     Parameters
@@ -191,11 +223,13 @@ def train(model, optimizer, data, *, epochs=10, batch_size=32, seed=0, order="sh
         more than ``min_delta`` for that many epochs, and return the best parameters.
     gradient_noise : (η_noise, γ) for σ_t² = η_noise / (1 + t)^γ.
     theta0 : starting parameters (copied); default ``model.init_params(seed)``.
+    diverge_above : stop with status "diverged" when the training loss after an epoch exceeds
+        this multiple of the loss before training, or is not finite (default 100).
     record_steps : keep every mini-batch loss in ``history.step_loss``.
     progress : show a progress bar (tqdm; in notebooks a widget).
     """
     batch_size, difficulty = _validate(model, optimizer, data, epochs, batch_size, order, difficulty,
-                                       early_stopping, gradient_noise, schedule, plateau)
+                                       early_stopping, gradient_noise, schedule, plateau, diverge_above)
     dtype = np.dtype(dtype)
     X, y = model.check_data(data.X_train, data.y_train, dtype)
     X_val, y_val = model.check_data(data.X_val, data.y_val, dtype)
@@ -229,7 +263,9 @@ def train(model, optimizer, data, *, epochs=10, batch_size=32, seed=0, order="sh
     stopper.update(0, history.val_loss[0])
     best_theta, best_buffers = theta.copy(), buffers.copy()
     plateau_factor, plateau_count, plateau_best = 1.0, 0, history.val_loss[0]
-    status, steps, stopped_early = 0, 0, False
+    status, steps, stopped_early = STATUS_OK, 0, False
+    # the loss past which the run counts as diverged; from an exact minimum (loss 0) only a non-finite one
+    limit = float(diverge_above) * history.train_loss[0] if history.train_loss[0] > 0 else np.inf
 
     bar = None
     if progress:
@@ -253,6 +289,9 @@ def train(model, optimizer, data, *, epochs=10, batch_size=32, seed=0, order="sh
             break
         evaluate(start)
         history.eta.append(eta)
+        if not history.train_loss[-1] <= limit:  # also catches NaN and inf
+            status = STATUS_DIVERGED
+            break
         if bar is not None:
             bar.set_postfix(train=f"{history.train_loss[-1]:.4g}", val=f"{history.val_loss[-1]:.4g}")
             bar.update(1)

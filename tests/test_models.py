@@ -34,6 +34,18 @@ def test_gradient_passes_the_finite_difference_check(model, rng):
     assert models.check_gradient(model, theta, X, y) < 1e-4
 
 
+def test_the_check_catches_a_wrong_hand_derived_gradient(rng):
+    model = models.LinearRegression(4)
+    theta, X, y = _problem(model, rng)
+    right = model.gradient(theta, X, y)
+    assert models.check_gradient(model, theta, X, y, gradient=lambda t, X, y: right) < 1e-6
+    wrong = right.copy()
+    wrong[-1] *= -1  # the bias's gradient with the wrong sign
+    assert models.check_gradient(model, theta, X, y, gradient=lambda t, X, y: wrong) > 0.5
+    with pytest.raises(ValueError, match="must return an array of shape"):
+        models.check_gradient(model, theta, X, y, gradient=lambda t, X, y: right[:-1])
+
+
 # (batch normalization couples the rows of a batch, so its models are left out)
 @pytest.mark.parametrize("model", [m for m in MODELS if not m.n_buffers], ids=repr)
 def test_minibatch_gradient_is_the_mean_over_its_rows(model, rng):

@@ -41,6 +41,20 @@ def test_every_row_is_visited_exactly_once_per_epoch(n, batch_size, order):
     np.testing.assert_array_equal(batch_sizes, expected)
 
 
+@pytest.mark.parametrize("opt", [gdlib.SGD(eta=0.1), gdlib.Nesterov(eta=0.05), gdlib.Adam(eta=0.01)])
+def test_the_readable_epoch_takes_the_steps_of_the_compiled_one(opt):
+    from gdlib.train import minibatch_epoch
+
+    d = data.blobs(n=200, p=4, seed=3)
+    m = models.MLP(4, 3, (8,))
+    r = train(m, opt, d, epochs=2, batch_size=16, seed=4)
+    theta, state = m.init_params(4), opt.init(m.init_params(4))
+    for epoch in (1, 2):
+        rows = epoch_order(len(d.y_train), epoch, seed=4)
+        minibatch_epoch(m, opt, theta, state, d.X_train, d.y_train, batch_size=16, rows=rows)
+    np.testing.assert_allclose(theta, r.theta, rtol=1e-12, atol=1e-14)
+
+
 def test_shuffle_changes_every_epoch_and_is_seeded():
     a1, a2 = epoch_order(100, 1, seed=0), epoch_order(100, 2, seed=0)
     assert not np.array_equal(a1, a2)
@@ -149,6 +163,50 @@ def test_divergence_is_reported_not_hidden():
     d = data.linear(n=100, p=3, seed=0)
     r = train(models.LinearRegression(3), gdlib.SGD(eta=50.0), d, epochs=50, batch_size=10)
     assert r.status in ("diverged", "nonfinite_gradient")
+
+
+def test_a_run_that_explodes_but_stays_finite_is_diverged():
+    # full-batch GD past the stability limit: the loss grows geometrically and stays finite for a long time
+    d = data.linear(n=200, p=3, seed=0)
+    m = models.LinearRegression(3)
+    unchecked = train(m, gdlib.SGD(eta=3.0), d, epochs=20, batch_size="full", diverge_above=1e300)
+    assert unchecked.status == "ok" and np.isfinite(unchecked.theta).all()  # finite, yet blown up:
+    assert unchecked.history.train_loss[-1] > 1e9 * unchecked.history.train_loss[0]
+    r = train(m, gdlib.SGD(eta=3.0), d, epochs=20, batch_size="full")  # the default check catches it
+    assert r.status == "diverged"
+    assert r.history.train_loss[-1] > 100 * r.history.train_loss[0]  # the epoch that crossed the line
+    assert all(loss <= 100 * r.history.train_loss[0] for loss in r.history.train_loss[:-1])
+    assert len(r.history.train_loss) < 21  # stopped there
+
+
+def test_a_healthy_run_is_ok():
+    d = data.linear(n=200, p=3, seed=0)
+    r = train(models.LinearRegression(3), gdlib.SGD(eta=0.5), d, epochs=20, batch_size="full")
+    assert r.status == "ok" and len(r.history.train_loss) == 21
+    assert r.history.train_loss[-1] < r.history.train_loss[0] / 100
+
+
+def test_divergence_edge_cases():
+    d = data.linear(n=200, p=3, seed=0)
+    m = models.LinearRegression(3)
+    # at the edge of stability the loss rises about 12-fold, below the default multiple of 100: "ok"
+    edge = train(m, gdlib.SGD(eta=2.0), d, epochs=20, batch_size="full")
+    assert edge.status == "ok"
+    assert 1 < max(edge.history.train_loss) / edge.history.train_loss[0] < 100
+    # a stricter multiple calls the same run diverged
+    assert train(m, gdlib.SGD(eta=2.0), d, epochs=20, batch_size="full", diverge_above=5).status == "diverged"
+    # from an exact minimum (loss 0) the relative test is meaningless: only a non-finite loss counts
+    X = d.X_train
+    exact = data.split(np.vstack([X, d.X_val]), np.concatenate([X @ [1.0, -2.0, 0.5], d.X_val @ [1.0, -2.0, 0.5]]))
+    r = train(m, gdlib.SGD(eta=0.1), exact, epochs=3, batch_size=16, theta0=np.array([1.0, -2.0, 0.5, 0.0]))
+    assert r.history.train_loss[0] == 0 and r.status == "ok"
+
+
+@pytest.mark.parametrize("bad", [1, 0.5, -3, "large", True])
+def test_diverge_above_must_be_a_multiple_above_one(bad):
+    d = data.linear(n=100, p=3, seed=0)
+    with pytest.raises(ValueError, match="diverge_above must be a number > 1"):
+        train(models.LinearRegression(3), gdlib.SGD(), d, diverge_above=bad)
 
 
 @pytest.mark.parametrize("kwargs, error, words", [

@@ -9,6 +9,9 @@ The floor, 1e-5 · max(1, ‖g‖∞), keeps coordinates whose true gradient is
 zero (a bias just before a batch normalization, a dead ReLU unit) from
 turning rounding noise of 1e-11 into a relative error of 1.
 Run it in float64: float32 carries too few digits for differences of losses.
+
+By default it checks the model's own gradient; pass ``gradient=`` to check a
+hand-derived one (a function of θ, X and y) against the model's loss.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import numpy as np
 from .base import TRAIN_FROZEN
 
 
-def check_gradient(model, theta, X, y, *, h=1e-6, n_coords=None, seed=0, buffers=None):
+def check_gradient(model, theta, X, y, *, h=1e-6, n_coords=None, seed=0, buffers=None, gradient=None):
     """Largest relative error between the model's gradient and central differences.
 
     Parameters
@@ -28,6 +31,8 @@ def check_gradient(model, theta, X, y, *, h=1e-6, n_coords=None, seed=0, buffers
     X, y : data (all rows form the batch)
     h : step of the finite difference
     n_coords : check this many randomly chosen coordinates (all if None)
+    gradient : None to check the model's gradient, or a function ``gradient(theta, X, y)``
+        returning the gradient to check (for example one derived by hand)
     """
     theta = np.array(model._check_theta(theta), dtype=np.float64)
     X, y = model.check_data(X, y, np.float64)
@@ -35,6 +40,11 @@ def check_gradient(model, theta, X, y, *, h=1e-6, n_coords=None, seed=0, buffers
     idx = np.arange(X.shape[0], dtype=np.int64)
     grad = np.empty_like(theta)
     model._loss_grad(theta, X, y, idx, grad, model.spec, buffers.copy(), TRAIN_FROZEN)
+    if gradient is not None:
+        grad = np.asarray(gradient(theta.copy(), X, y), dtype=np.float64)
+        if grad.shape != theta.shape:
+            raise ValueError(f"gradient(theta, X, y) must return an array of shape {theta.shape}, "
+                             f"got {grad.shape}")
     empty = np.empty(0)
 
     def loss(t):

@@ -15,6 +15,10 @@ from .. import _checks
 from .._numba import _OPTIONS, lookahead_signature, step_signature
 
 STATUS_OK, STATUS_NONFINITE_GRADIENT, STATUS_DIVERGED = 0, 1, 2
+#: The status of a run, indexed by the codes above; ``gdlib.train`` uses the same names:
+#: "ok" (finished), "nonfinite_gradient" (stopped on a NaN or infinite gradient),
+#: "diverged" (θ became non-finite; for ``train`` also a loss past its stated multiple).
+STATUS = ("ok", "nonfinite_gradient", "diverged")
 
 
 def _gradient_signature(dtype):
@@ -73,7 +77,7 @@ class RunResult:
         self.state = state
         self.trajectory = trajectory
         self.steps = steps
-        self.status = ("ok", "nonfinite_gradient", "diverged")[status]
+        self.status = STATUS[status]
 
     def __repr__(self):
         return f"RunResult(steps={self.steps}, status={self.status!r}, theta={self.theta!r})"

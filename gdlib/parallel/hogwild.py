@@ -4,9 +4,10 @@ Several threads run SGD on disjoint shards of the training rows and update
 one shared parameter vector without any locking. When each example touches
 only a few parameters (sparse features), two threads rarely write the same
 coordinate at the same time and the result is almost that of serial SGD, with
-the speed of several cores. With dense features every update touches every
-coordinate, concurrent read-modify-write sequences overwrite each other, and
-some updates are lost.
+the speed of several cores, when the cores are free. With dense features
+every update touches every coordinate, so concurrent read-modify-write
+sequences can overwrite each other and lose updates; how many are lost
+depends on the threads' timing (see :func:`lost_writes`).
 
 The model is logistic regression, J = mean log(1 + e^z) − y z with
 z = xᵀw + b, on rows in compressed sparse row form (``indptr``, ``indices``,
@@ -150,10 +151,15 @@ def lost_writes(X, threads=2):
     A stress test of Hogwild!'s premise: ``threads`` threads add 1 to every
     coordinate their rows touch, with no lock and nothing else to do, so the
     count falls short by the number of increments that a concurrent
-    read-modify-write overwrote. Dense rows collide constantly; sparse rows
-    with uniformly spread features almost never; popular features (a Zipf
-    law) in between. With one thread nothing is lost. The result depends on
-    the threads' timing: measure, do not expect a fixed number.
+    read-modify-write overwrote. With one thread nothing is lost. With more,
+    a write is lost only when two threads update the same coordinate within
+    the same few nanoseconds, so the count depends on the data and on the
+    machine: rows with a few very popular features (a Zipf law) send the
+    threads' writes to the same hot coordinates at unpredictable moments;
+    dense rows touch every coordinate, but two threads sweeping them in the
+    same order at the same pace can stay out of step and lose few writes; and
+    threads that do not get a core each at the same moment (a busy or small
+    machine) hardly race at all. Measure; do not expect a fixed number.
     """
     indptr, indices, _, p = _csr(X)
     _check_threads(threads)
