@@ -78,18 +78,17 @@ DIGITS = data.digits()
 
 def epoch_gdlib(model):
     """The compiled epoch alone (what the other columns do), without train()'s evaluations."""
-    from gdlib.train import _epoch, epoch_order
+    from gdlib.train import compiled_epoch, epoch_order
 
     opt = gdlib.Momentum(eta=0.05, gamma=0.9)
     X, y = model.check_data(DIGITS.X_train, DIGITS.y_train)
     theta = model.init_params(0)
     state, buffers, hyper = opt.init(theta), model.new_buffers(), opt.hyper.copy()
     rows = epoch_order(len(y), 1)
-    no_steps, no_schedule = np.empty(0), np.zeros(2)
 
     def run():
-        _epoch(opt._packed_step, opt._packed_lookahead, model._loss_grad, theta, state.buffer, hyper,
-               state.counters, X, y, rows, 32, model.spec, buffers, 0, no_schedule, 0.05, 0.0, 0.0, 0, no_steps)
+        compiled_epoch(opt, theta, state, model._loss_grad, X, y, rows, 32, spec=model.spec, buffers=buffers,
+                       hyper=hyper)
 
     return run
 

@@ -49,6 +49,13 @@ def decay_rate(value, name):
     return value
 
 
+def whole_number(value, name, low=1):
+    """Return ``value`` as a Python int >= ``low``, or raise ValueError (a bool is not a number here)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < low:
+        raise ValueError(f"{name} must be a whole number >= {low}, got {value!r}")
+    return int(value)
+
+
 def flag(value, name):
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be True or False, got {value!r}")

@@ -24,6 +24,13 @@ Policy, and why:
   hyperparameter vector h and the compiled steps read it from there
   (``use_parallel``). A Numba global is frozen into the machine code, and
   the cached machine code outlives any later change of the variable.
+  ``twins`` writes the choice between the two once, for every kernel
+  (``Twins.dispatch``); no step function repeats it.
+* Named constants, not numbered slots: ``constants("seed", "optax", ...)``
+  gives a named tuple of the codes 0, 1, ... . Numba freezes a module-level
+  named tuple into the machine code, so kernels read ``h[H.beta1]`` or
+  compare ``form == FORM.optax`` at no cost. They never change at run time
+  (only the parallel threshold does, and it lives in h).
 * Supported dtypes: float32 and float64 (``FLOAT_DTYPES``). Hyperparameters
   are always passed as float64 and converted to the array dtype once per
   call, so float32 arithmetic stays float32 inside the loop.
@@ -31,6 +38,7 @@ Policy, and why:
 
 from __future__ import annotations
 
+import collections
 import os
 import types as _pytypes
 
@@ -62,7 +70,15 @@ def parallel_min_size():
         raise ValueError(f"GDLIB_PARALLEL_MIN_SIZE must be >= 0, got {size}")
     return size
 
-_OPTIONS = dict(cache=True, error_model="numpy", nogil=True)
+
+_POLICY = dict(cache=True, error_model="numpy", nogil=True)
+
+
+def njit_options(**extra):
+    """The keyword arguments of ``numba.njit`` under the project's policy
+    (a fresh dict; ``extra`` adds to it, e.g. ``parallel=True``)."""
+    return dict(_POLICY, **extra)
+
 
 # A cached function that calls a parallel kernel links against the thread
 # scheduler's symbols (``allocate_sched``, ``do_scheduling``). They are only
@@ -74,22 +90,43 @@ from numba.np.ufunc.parallel import _launch_threads  # noqa: E402
 _launch_threads()
 
 
-def jit(func):
-    """Compile ``func`` under the project's policy (serial)."""
-    return numba.njit(**_OPTIONS)(func)
+def jit(func=None, *, signatures=None, parallel=False):
+    """Compile under the project's policy: ``@jit`` (serial, compiled at the
+    first call), ``@jit(signatures=[...])`` (compiled now, for these types)
+    or ``@jit(parallel=True)`` (a ``prange`` loop on Numba's threads)."""
+    options = njit_options(parallel=True) if parallel else njit_options()
+
+    def compile_(f):
+        return numba.njit(signatures, **options)(f) if signatures else numba.njit(**options)(f)
+
+    return compile_ if func is None else compile_(func)
 
 
 def inline(func):
     """Compile a small helper that Numba always inlines into its caller."""
-    return numba.njit(inline="always", **_OPTIONS)(func)
+    return numba.njit(**njit_options(inline="always"))(func)
 
 
-def _renamed_copy(func, suffix):
+def constants(*names):
+    """Named integer codes 0, 1, ... for ``names``, as a named tuple that
+    compiled code reads as constants: ``FORM = constants("seed", "optax")``
+    gives ``FORM.seed == 0``, ``FORM.optax == 1`` and ``FORM._fields[1] == "optax"``."""
+    return collections.namedtuple("Codes", names)(*range(len(names)))
+
+
+def _renamed_copy(func, suffix, *, template=None, globals_=None):
     # Numba names cache files after ``__qualname__``; two dispatchers built
     # from the same function would overwrite each other's cache entries.
+    # A ``template`` (the dispatch below) is compiled with the code of the
+    # template but the source file of ``func``: Numba's cache is then stored
+    # next to ``func`` and invalidated when ``func``'s file changes (its key
+    # also hashes the template's bytecode), and the template reads the twins
+    # from its own ``globals_`` (no closure, which the cache would pickle).
     name = func.__name__ + suffix
+    code = func.__code__ if template is None else template.__code__.replace(
+        co_filename=func.__code__.co_filename, co_name=name)
     copy = _pytypes.FunctionType(
-        func.__code__, func.__globals__, name, func.__defaults__, func.__closure__
+        code, func.__globals__ if globals_ is None else globals_, name, func.__defaults__, func.__closure__
     )
     copy.__qualname__ = name
     copy.__module__ = func.__module__
@@ -97,32 +134,42 @@ def _renamed_copy(func, suffix):
     return copy
 
 
-class Twins:
-    """A serial and a parallel compilation of one ``prange`` loop.
-
-    ``twins.serial`` and ``twins.parallel`` are Numba dispatchers callable
-    from Python and from other compiled functions. ``twins.source`` is the
-    plain Python function, for the book to display.
-    """
-
-    def __init__(self, func):
-        self.source = func
-        self.serial = numba.njit(**_OPTIONS)(_renamed_copy(func, "_serial"))
-        self.parallel = numba.njit(parallel=True, **_OPTIONS)(
-            _renamed_copy(func, "_parallel")
-        )
-        self.__doc__ = func.__doc__
-        self.__name__ = func.__name__
-
-    def __repr__(self):
-        return f"<gdlib kernel {self.source.__module__}.{self.__name__}>"
-
-
 @inline
 def use_parallel(n, h):
     """Whether an array of ``n`` elements takes the parallel twin, given the
     hyperparameter vector ``h`` whose last entry is the threshold."""
     return n >= h[h.size - 1]
+
+
+def _dispatch_template(h, theta, *args):
+    if use_parallel(theta.size, h):
+        _parallel(theta, *args)  # noqa: F821 (a global of the compiled copy, see Twins)
+    else:
+        _serial(theta, *args)  # noqa: F821
+
+
+class Twins:
+    """A serial and a parallel compilation of one ``prange`` loop, and the
+    choice between them.
+
+    ``twins.serial`` and ``twins.parallel`` are Numba dispatchers callable
+    from Python and from other compiled functions; ``twins.dispatch(h, theta,
+    *args)`` calls the parallel twin when θ has at least the threshold of
+    elements stored last in ``h`` (``use_parallel``), else the serial one.
+    ``twins.source`` is the plain Python function, for the book to display.
+    """
+
+    def __init__(self, func):
+        self.source = func
+        self.serial = jit(_renamed_copy(func, "_serial"))
+        self.parallel = jit(_renamed_copy(func, "_parallel"), parallel=True)
+        chooser = dict(_serial=self.serial, _parallel=self.parallel, use_parallel=use_parallel)
+        self.dispatch = jit(_renamed_copy(func, "_dispatch", template=_dispatch_template, globals_=chooser))
+        self.__doc__ = func.__doc__
+        self.__name__ = func.__name__
+
+    def __repr__(self):
+        return f"<gdlib kernel {self.source.__module__}.{self.__name__}>"
 
 
 def twins(func):
@@ -135,9 +182,15 @@ def twins(func):
 #   step(theta, g, S, h, c) -> None
 # theta, g: 1-D contiguous arrays of the parameter dtype;
 # S: 2-D contiguous state buffer (one row per state vector);
-# h: float64 hyperparameters, h[0] is always the learning rate eta and
-#    h[-1] the parallel threshold (see ``use_parallel``);
-# c: float64 counters, c[0] is the step count t.
+# h: float64 hyperparameters in the order the optimizer declares them
+#    (``gdlib.optim.declare``); h[ETA] = h[0] is always the learning rate
+#    eta and h[-1] the parallel threshold (see ``use_parallel``);
+# c: float64 counters, c[0] is the step count t (``COUNTER.t``), c[1] a
+#    running product (``COUNTER.product``, Nadam's Π_t).
+ETA = 0
+COUNTER = constants("t", "product")
+
+
 def step_signature(dtype):
     t = numba.from_dtype(np.dtype(dtype))
     return numba.types.void(

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import _checks
+
 
 @dataclass(frozen=True)
 class Split:
@@ -67,10 +69,7 @@ def _standardize(s):
                  (s.X_test - mean) / std, s.y_test, name=s.name, n_classes=s.n_classes)
 
 
-def _positive_int(value, name, low=1):
-    if not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"{name} must be a whole number >= {low}, got {value!r}")
-    return int(value)
+_positive_int = _checks.whole_number
 
 
 def linear(n=1000, p=10, *, noise=0.1, seed=0):

@@ -101,9 +101,23 @@ class Plateau:
         if self.factor >= 1:
             raise ValueError(f"factor must be < 1, got {factor}")
         self.threshold = _checks.non_negative(threshold, "threshold")
-        if not isinstance(patience, (int, np.integer)) or patience < 0:
-            raise ValueError(f"patience must be a whole number >= 0, got {patience!r}")
-        self.patience = int(patience)
+        self.patience = _checks.whole_number(patience, "patience", low=0)
+        self.start(np.inf)
+
+    def start(self, val_loss):
+        """Begin a run whose validation loss before training is ``val_loss``; the multiplier is 1."""
+        self.best, self.count, self.scale = float(val_loss), 0, 1.0
+
+    def update(self, val_loss):
+        """Record one epoch's validation loss; return the multiplier of η for the next epoch."""
+        if val_loss < self.best * (1 - self.threshold):
+            self.best, self.count = val_loss, 0
+        else:
+            self.count += 1
+            if self.count > self.patience:
+                self.scale *= self.factor
+                self.count = 0
+        return self.scale
 
     def __repr__(self):
         return f"Plateau(factor={self.factor}, threshold={self.threshold}, patience={self.patience})"

@@ -35,9 +35,7 @@ class EarlyStopping:
     """
 
     def __init__(self, patience, min_delta=0.0):
-        if not isinstance(patience, (int, np.integer)) or isinstance(patience, bool) or patience < 0:
-            raise ValueError(f"patience must be a whole number >= 0, got {patience!r}")
-        self.patience = int(patience)
+        self.patience = _checks.whole_number(patience, "patience", low=0)
         self.min_delta = _checks.non_negative(min_delta, "min_delta")
         self.best_loss = math.inf
         self.best_epoch = None

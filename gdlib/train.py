@@ -1,6 +1,7 @@
 """Batch, stochastic and mini-batch gradient descent over any model and optimizer.
 
-One call of the compiled :func:`_epoch` runs a whole epoch: for every
+One call of the compiled :func:`_epoch` (with named arguments,
+:func:`compiled_epoch`) runs a whole epoch: for every
 mini-batch it evaluates the model's loss and gradient (at the optimizer's
 look-ahead point), optionally adds annealed Gaussian gradient noise, sets the
 scheduled learning rate and calls the optimizer's packed step. Python only
@@ -37,41 +38,74 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numba
 import numpy as np
 
 from . import _checks
-from ._numba import _OPTIONS, lookahead_signature, step_signature
+from ._numba import COUNTER, ETA, jit, lookahead_signature, step_signature
 from .data import Split
 from .models.base import EVAL, TRAIN, loss_grad_signature
-from .optim.loop import STATUS, STATUS_DIVERGED, STATUS_OK
+from .optim.loop import STATUS, Status
 from .schedules import Constant, Plateau, Schedule, schedule_factor
 from .strategies import EarlyStopping, gradient_noise_std
 
 DIVERGE_ABOVE = 100.0  # the default multiple of the starting training loss that counts as diverged
 
 
+class Optimizing(NamedTuple):
+    """What the optimizer's packed step updates: θ, its state buffer S, h and the counters c."""
+
+    theta: np.ndarray
+    S: np.ndarray
+    h: np.ndarray
+    c: np.ndarray
+
+
+class Batches(NamedTuple):
+    """The epoch's data: rows ``order`` of X and y in batches of ``batch_size``; the model's spec and buffers."""
+
+    X: np.ndarray
+    y: np.ndarray
+    order: np.ndarray
+    batch_size: int
+    spec: np.ndarray
+    buffers: np.ndarray
+
+
+class Settings(NamedTuple):
+    """η_t = eta · schedule_factor(schedule_kind, schedule_params, t); gradient noise (η_noise, γ); the seed."""
+
+    schedule_kind: int
+    schedule_params: np.ndarray
+    eta: float
+    noise_eta: float
+    noise_gamma: float
+    seed: int
+
+
 def _epoch_signature(dtype):
     t = numba.from_dtype(np.dtype(dtype))
     i64, f64 = numba.types.int64, numba.types.float64
+    bundle = numba.types.BaseTuple.from_types
     return numba.types.UniTuple(i64, 2)(
         numba.types.FunctionType(step_signature(dtype)),
         numba.types.FunctionType(lookahead_signature(dtype)),
         numba.types.FunctionType(loss_grad_signature(dtype)),
-        t[::1], t[:, ::1], f64[::1], f64[::1],  # θ, S, h, c
-        t[:, ::1], t[::1], i64[::1], i64,  # X, y, order, batch size
-        i64[::1], f64[::1],  # spec, buffers
-        i64, f64[::1], f64,  # schedule kind, its parameters, η · plateau factor
-        f64, f64, i64,  # noise η, noise γ, seed
+        bundle((t[::1], t[:, ::1], f64[::1], f64[::1]), Optimizing),
+        bundle((t[:, ::1], t[::1], i64[::1], i64, i64[::1], f64[::1]), Batches),
+        bundle((i64, f64[::1], f64, f64, f64, i64), Settings),
         f64[::1],  # per-step losses (empty: not recorded)
     )
 
 
-@numba.njit([_epoch_signature(np.float64), _epoch_signature(np.float32)], **_OPTIONS)
-def _epoch(step, lookahead, loss_grad, theta, S, h, c, X, y, order, batch_size, spec, buffers,
-           schedule_kind, schedule_params, eta, noise_eta, noise_gamma, seed, step_losses):
-    """One epoch in compiled code. Returns (steps taken, status code)."""
+@jit(signatures=[_epoch_signature(np.float64), _epoch_signature(np.float32)])
+def _epoch(step, lookahead, loss_grad, optimizing, batches, settings, step_losses):
+    """One epoch in compiled code. Returns (steps taken, status code, see ``Status``)."""
+    theta, S, h, c = optimizing
+    X, y, order, batch_size, spec, buffers = batches
+    schedule_kind, schedule_params, eta, noise_eta, noise_gamma, seed = settings
     n = order.size
     n_batches = (n + batch_size - 1) // batch_size
     point = np.empty_like(theta)
@@ -85,18 +119,42 @@ def _epoch(step, lookahead, loss_grad, theta, S, h, c, X, y, order, batch_size, 
         if record:
             step_losses[b] = loss
         if noise_eta > 0.0:
-            sigma = gradient_noise_std(c[0], noise_eta, noise_gamma)
+            sigma = gradient_noise_std(c[COUNTER.t], noise_eta, noise_gamma)
             for i in range(g.size):
                 g[i] += sigma * np.random.standard_normal()
         for i in range(g.size):
             if not np.isfinite(g[i]):
-                return b, 1
-        h[0] = eta * schedule_factor(schedule_kind, schedule_params, c[0] + 1.0)
+                return b, Status.nonfinite_gradient
+        h[ETA] = eta * schedule_factor(schedule_kind, schedule_params, c[COUNTER.t] + 1.0)
         step(theta, g, S, h, c)
         for i in range(theta.size):
             if not np.isfinite(theta[i]):
-                return b + 1, 2
-    return n_batches, 0
+                return b + 1, Status.diverged
+    return n_batches, Status.ok
+
+
+def compiled_epoch(optimizer, theta, state, loss_grad, X, y, rows, batch_size, *, spec, buffers, hyper=None,
+                   schedule=None, eta=None, gradient_noise=(0.0, 0.0), seed=0, step_losses=None):
+    """One compiled epoch (:func:`_epoch`) with named arguments: the steps of
+    :func:`minibatch_epoch`, in machine code. Updates ``theta`` and ``state`` in place.
+
+    ``loss_grad`` is a model's compiled ``_loss_grad`` (or any function of its
+    signature); ``hyper`` the packed h to use (default a copy of the optimizer's;
+    its learning-rate slot is overwritten every step); ``eta`` the learning rate
+    the schedule multiplies (default the optimizer's η); ``step_losses``, if
+    given, receives the loss of each mini-batch. Returns (steps taken, status
+    name, one of :data:`gdlib.optim.loop.STATUS`).
+    """
+    schedule = schedule or Constant()
+    steps, status = _epoch(
+        optimizer._packed_step, optimizer._packed_lookahead, loss_grad,
+        Optimizing(theta, state.buffer, optimizer.hyper.copy() if hyper is None else hyper, state.counters),
+        Batches(X, y, rows, int(batch_size), spec, buffers),
+        Settings(int(schedule.kind), schedule.params, float(optimizer.eta if eta is None else eta),
+                 float(gradient_noise[0]), float(gradient_noise[1]), int(seed)),
+        np.empty(0) if step_losses is None else step_losses,
+    )
+    return int(steps), STATUS[status]
 
 
 @dataclass
@@ -169,8 +227,7 @@ def _validate(model, optimizer, data, epochs, batch_size, order, difficulty, ear
         raise TypeError(f"optimizer must be a gdlib optimizer such as gdlib.Adam(), got {type(optimizer).__name__}")
     if not isinstance(data, Split):
         raise TypeError("data must be a gdlib.data.Split (use gdlib.data.split(X, y) to make one)")
-    if not isinstance(epochs, (int, np.integer)) or epochs < 1:
-        raise ValueError(f"epochs must be a whole number >= 1, got {epochs!r}")
+    _checks.whole_number(epochs, "epochs", low=1)
     n = data.X_train.shape[0]
     if batch_size == "full":
         batch_size = n
@@ -262,8 +319,10 @@ def train(model, optimizer, data, *, epochs=10, batch_size=32, seed=0, order="sh
     stopper = EarlyStopping(early_stopping if early_stopping is not None else epochs + 1, min_delta)
     stopper.update(0, history.val_loss[0])
     best_theta, best_buffers = theta.copy(), buffers.copy()
-    plateau_factor, plateau_count, plateau_best = 1.0, 0, history.val_loss[0]
-    status, steps, stopped_early = STATUS_OK, 0, False
+    plateau_factor = 1.0  # η's multiplier from the plateau schedule
+    if plateau is not None:
+        plateau.start(history.val_loss[0])
+    status, steps, stopped_early = STATUS[Status.ok], 0, False
     # the loss past which the run counts as diverged; from an exact minimum (loss 0) only a non-finite one
     limit = float(diverge_above) * history.train_loss[0] if history.train_loss[0] > 0 else np.inf
 
@@ -276,21 +335,20 @@ def train(model, optimizer, data, *, epochs=10, batch_size=32, seed=0, order="sh
         rows = epoch_order(n, epoch, order=order, seed=seed, difficulty=difficulty)
         step_losses = np.empty(n_batches if record_steps else 0)
         eta = optimizer.eta * plateau_factor
-        done, status = _epoch(
-            optimizer._packed_step, optimizer._packed_lookahead, model._loss_grad,
-            theta, state.buffer, hyper, state.counters, X, y, rows, batch_size, model.spec, buffers,
-            schedule.kind, schedule.params, eta, noise_eta, noise_gamma, int(seed) * 100_003 + epoch,
-            step_losses,
+        done, status = compiled_epoch(
+            optimizer, theta, state, model._loss_grad, X, y, rows, batch_size, spec=model.spec,
+            buffers=buffers, hyper=hyper, schedule=schedule, eta=eta, gradient_noise=(noise_eta, noise_gamma),
+            seed=int(seed) * 100_003 + epoch, step_losses=step_losses,
         )
         steps += done
         if record_steps:
             history.step_loss.extend(step_losses[:done].tolist())
-        if status:
+        if status != STATUS[Status.ok]:
             break
         evaluate(start)
         history.eta.append(eta)
         if not history.train_loss[-1] <= limit:  # also catches NaN and inf
-            status = STATUS_DIVERGED
+            status = STATUS[Status.diverged]
             break
         if bar is not None:
             bar.set_postfix(train=f"{history.train_loss[-1]:.4g}", val=f"{history.val_loss[-1]:.4g}")
@@ -301,15 +359,9 @@ def train(model, optimizer, data, *, epochs=10, batch_size=32, seed=0, order="sh
         if stopper.best_epoch == epoch:
             best_theta, best_buffers = theta.copy(), buffers.copy()
         if plateau is not None:
-            if history.val_loss[-1] < plateau_best * (1 - plateau.threshold):
-                plateau_best, plateau_count = history.val_loss[-1], 0
-            else:
-                plateau_count += 1
-                if plateau_count > plateau.patience:
-                    plateau_factor *= plateau.factor
-                    plateau_count = 0
+            plateau_factor = plateau.update(history.val_loss[-1])
     if bar is not None:
         bar.close()
     if early_stopping is not None:
         theta, buffers = best_theta, best_buffers
-    return TrainResult(theta, buffers, state, history, steps, STATUS[status], stopper.best_epoch, stopped_early)
+    return TrainResult(theta, buffers, state, history, steps, status, stopper.best_epoch, stopped_early)

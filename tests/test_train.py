@@ -8,7 +8,7 @@ import pytest
 import gdlib
 from gdlib import data, models, schedules
 from gdlib.models.base import Model
-from gdlib.train import _epoch, epoch_order, train
+from gdlib.train import compiled_epoch, epoch_order, train
 
 
 @numba.njit(cache=True)
@@ -31,10 +31,9 @@ def test_every_row_is_visited_exactly_once_per_epoch(n, batch_size, order):
     X, y = np.zeros((n, 1)), np.zeros(n)
     for epoch in (1, 2):
         rows = epoch_order(n, epoch, order=order, seed=5)
-        steps, status = _epoch(opt._packed_step, opt._packed_lookahead, _counting_loss_grad, theta, state.buffer,
-                               opt.hyper.copy(), state.counters, X, y, rows, batch_size, np.zeros(1, np.int64),
-                               counts, 0, np.zeros(2), 0.01, 0.0, 0.0, 0, batch_sizes)
-        assert status == 0 and steps == len(batch_sizes)
+        steps, status = compiled_epoch(opt, theta, state, _counting_loss_grad, X, y, rows, batch_size,
+                                       spec=np.zeros(1, np.int64), buffers=counts, step_losses=batch_sizes)
+        assert status == "ok" and steps == len(batch_sizes)
         np.testing.assert_array_equal(counts, epoch)  # each row once more, none skipped or repeated
     # the last batch holds the remainder
     expected = [batch_size] * (n // batch_size) + ([n % batch_size] if n % batch_size else [])

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _checks
 from .._numba import jit
 from .base import Model
 
@@ -97,9 +98,7 @@ class LinearRegression(Model):
     classifier = False
 
     def __init__(self, n_features):
-        if not isinstance(n_features, (int, np.integer)) or n_features < 1:
-            raise ValueError(f"n_features must be a positive whole number, got {n_features!r}")
-        self.n_features = int(n_features)
+        self.n_features = _checks.whole_number(n_features, "n_features")
         self.n_params = self.n_features + 1
         self.spec = np.array([self.n_features], dtype=np.int64)
         self._loss_grad = linear_regression_loss_grad

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _checks
 from .._numba import jit
 from .base import EVAL, TRAIN, Model
 
@@ -197,10 +198,8 @@ class MLP(Model):
             raise ValueError(f"hidden must be a non-empty tuple of positive layer sizes, got {hidden!r}")
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
-        for name, value, low in (("n_features", n_features, 1), ("n_classes", n_classes, 2)):
-            if not isinstance(value, (int, np.integer)) or value < low:
-                raise ValueError(f"{name} must be a whole number >= {low}, got {value!r}")
-        self.n_features, self.n_classes = int(n_features), int(n_classes)
+        self.n_features = _checks.whole_number(n_features, "n_features")
+        self.n_classes = _checks.whole_number(n_classes, "n_classes", low=2)
         self.hidden, self.activation, self.batchnorm = hidden, activation, bool(batchnorm)
         self.spec = np.array(
             [self.n_features, self.n_classes, ACTIVATIONS.index(activation), int(self.batchnorm), len(hidden),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _checks
 from .._numba import jit
 from .base import Model
 
@@ -84,10 +85,8 @@ class SoftmaxRegression(Model):
     """Class probabilities softmax(Wᵀx + b) with the cross-entropy loss."""
 
     def __init__(self, n_features, n_classes):
-        for name, value, low in (("n_features", n_features, 1), ("n_classes", n_classes, 2)):
-            if not isinstance(value, (int, np.integer)) or value < low:
-                raise ValueError(f"{name} must be a whole number >= {low}, got {value!r}")
-        self.n_features, self.n_classes = int(n_features), int(n_classes)
+        self.n_features = _checks.whole_number(n_features, "n_features")
+        self.n_classes = _checks.whole_number(n_classes, "n_classes", low=2)
         self.n_params = (self.n_features + 1) * self.n_classes
         self.spec = np.array([self.n_features, self.n_classes], dtype=np.int64)
         self._loss_grad = softmax_regression_loss_grad

@@ -18,9 +18,17 @@ import numpy as np
 from numba import prange
 
 from .. import _checks
-from .._numba import jit, twins, use_parallel
+from .._numba import COUNTER, jit, twins
 from ._moments import ema
 from .base import Optimizer
+from .declare import Hyper, eta, slots
+
+HYPERS = (
+    eta(1.0, "scale of the applied step, 1 in the seed (no learning rate)", keyword=True),
+    Hyper("gamma", 0.9, _checks.decay_rate, "decay γ in [0, 1) of both running averages"),
+    Hyper("eps", 1e-6, _checks.positive, "ε > 0 inside both RMS terms (the first step size is sqrt(ε))"),
+)
+H = slots(HYPERS)
 
 
 @twins
@@ -35,16 +43,13 @@ def adadelta_update(theta, g, Eg2, Edelta2, eta, gamma, eps):
         theta[i] += step * delta
 
 
-_serial, _parallel = adadelta_update.serial, adadelta_update.parallel
+_update = adadelta_update.dispatch
 
 
 @jit
 def adadelta_step(theta, g, S, h, c):
-    c[0] += 1.0
-    if not use_parallel(theta.size, h):
-        _serial(theta, g, S[0], S[1], h[0], h[1], h[2])
-    else:
-        _parallel(theta, g, S[0], S[1], h[0], h[1], h[2])
+    c[COUNTER.t] += 1.0
+    _update(h, theta, g, S[0], S[1], h[H.eta], h[H.gamma], h[H.eps])
 
 
 class Adadelta(Optimizer):
@@ -63,13 +68,6 @@ class Adadelta(Optimizer):
     State: ``Eg2`` (E[g²]_t) and ``Edelta2`` (E[Δθ²]_t).
     """
 
+    hypers = HYPERS
     state_names = ("Eg2", "Edelta2")
     _packed_step = staticmethod(adadelta_step)
-
-    def __init__(self, gamma=0.9, eps=1e-6, *, eta=1.0, check_finite=True):
-        gamma = _checks.decay_rate(gamma, "gamma")
-        eps = _checks.positive(eps, "eps")
-        eta = _checks.positive(eta, "eta")
-        self._finish_init(
-            [("gamma", gamma), ("eps", eps), ("eta", eta)], [eta, gamma, eps], check_finite
-        )

@@ -18,9 +18,19 @@ from __future__ import annotations
 from numba import prange
 
 from .. import _checks
-from .._numba import jit, twins, use_parallel
+from .._numba import COUNTER, jit, twins
 from ._moments import ratio_or_zero, rms
 from .base import Optimizer
+from .declare import Hyper, eps, eps_inside_sqrt, eta, slots
+
+HYPERS = (
+    eta(0.01),
+    eps(1e-8),
+    eps_inside_sqrt(True, "True (seed, You's slides): sqrt(G_t + ε); False (PyTorch): sqrt(G_t) + ε"),
+    Hyper("G0", 0.0, _checks.non_negative, "initial value G_0 >= 0 of every accumulator entry", keyword=True),
+    Hyper("lr_decay", 0.0, _checks.non_negative, "PyTorch's decay: η_t = η / (1 + (t − 1) lr_decay)", keyword=True),
+)
+H = slots(HYPERS)
 
 
 @twins
@@ -33,17 +43,14 @@ def adagrad_update(theta, g, G, eta, eps, eps_inside_sqrt):
         theta[i] -= step * ratio_or_zero(g[i], rms(G[i], e, eps_inside_sqrt))
 
 
-_serial, _parallel = adagrad_update.serial, adagrad_update.parallel
+_update = adagrad_update.dispatch
 
 
 @jit
 def adagrad_step(theta, g, S, h, c):
-    c[0] += 1.0
-    eta_t = h[0] / (1.0 + (c[0] - 1.0) * h[3])
-    if not use_parallel(theta.size, h):
-        _serial(theta, g, S[0], eta_t, h[1], h[2] != 0.0)
-    else:
-        _parallel(theta, g, S[0], eta_t, h[1], h[2] != 0.0)
+    c[COUNTER.t] += 1.0
+    eta_t = h[H.eta] / (1.0 + (c[COUNTER.t] - 1.0) * h[H.lr_decay])
+    _update(h, theta, g, S[0], eta_t, h[H.eps], h[H.eps_inside_sqrt] != 0.0)
 
 
 class Adagrad(Optimizer):
@@ -65,20 +72,9 @@ class Adagrad(Optimizer):
     State: ``G`` (the diagonal of G_t, the running sum of squared gradients).
     """
 
+    hypers = HYPERS
     state_names = ("G",)
     _packed_step = staticmethod(adagrad_step)
-
-    def __init__(self, eta=0.01, eps=1e-8, *, eps_inside_sqrt=True, G0=0.0, lr_decay=0.0, check_finite=True):
-        eta = _checks.positive(eta, "eta")
-        eps = _checks.non_negative(eps, "eps")
-        inside = _checks.flag(eps_inside_sqrt, "eps_inside_sqrt")
-        G0 = _checks.non_negative(G0, "G0")
-        lr_decay = _checks.non_negative(lr_decay, "lr_decay")
-        self._finish_init(
-            [("eta", eta), ("eps", eps), ("eps_inside_sqrt", inside), ("G0", G0), ("lr_decay", lr_decay)],
-            [eta, eps, inside, lr_decay],
-            check_finite,
-        )
 
     def _init_state(self, state):
         state.G[...] = self.G0

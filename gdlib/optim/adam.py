@@ -17,10 +17,17 @@ from __future__ import annotations
 
 from numba import prange
 
-from .. import _checks
-from .._numba import jit, twins, use_parallel
+from .._numba import COUNTER, jit, twins
 from ._moments import ema, ratio_or_zero, rms
 from .base import Optimizer
+from .declare import BETA1, BETA2, BIAS_CORRECTION, eps, eps_inside_sqrt, eta, slots
+
+HYPERS = (
+    eta(0.001), BETA1, BETA2, eps(1e-8),
+    eps_inside_sqrt(False, "False (seed, PyTorch, Keras): sqrt(v̂_t) + ε; True (You's slides): sqrt(v̂_t + ε)"),
+    BIAS_CORRECTION,
+)
+H = slots(HYPERS)
 
 
 @twins
@@ -39,22 +46,19 @@ def adam_update(theta, g, m, v, step_size, beta1, beta2, eps, eps_inside_sqrt, v
         theta[i] -= step * ratio_or_zero(m[i], rms(scale * v[i], e, eps_inside_sqrt))
 
 
-_serial, _parallel = adam_update.serial, adam_update.parallel
+_update = adam_update.dispatch
 
 
 @jit
 def adam_step(theta, g, S, h, c):
-    c[0] += 1.0
-    t = c[0]
-    eta, beta1, beta2, eps, inside = h[0], h[1], h[2], h[3], h[4] != 0.0
+    c[COUNTER.t] += 1.0
+    t = c[COUNTER.t]
+    eta, beta1, beta2 = h[H.eta], h[H.beta1], h[H.beta2]
     step_size, v_scale = eta, 1.0
-    if h[5] != 0.0:
+    if h[H.bias_correction] != 0.0:
         step_size = eta / (1.0 - beta1**t)
         v_scale = 1.0 / (1.0 - beta2**t)
-    if not use_parallel(theta.size, h):
-        _serial(theta, g, S[0], S[1], step_size, beta1, beta2, eps, inside, v_scale)
-    else:
-        _parallel(theta, g, S[0], S[1], step_size, beta1, beta2, eps, inside, v_scale)
+    _update(h, theta, g, S[0], S[1], step_size, beta1, beta2, h[H.eps], h[H.eps_inside_sqrt] != 0.0, v_scale)
 
 
 class Adam(Optimizer):
@@ -76,20 +80,6 @@ class Adam(Optimizer):
     State: ``m`` (m_t) and ``v`` (v_t), both uncorrected.
     """
 
+    hypers = HYPERS
     state_names = ("m", "v")
     _packed_step = staticmethod(adam_step)
-
-    def __init__(self, eta=0.001, beta1=0.9, beta2=0.999, eps=1e-8, *, eps_inside_sqrt=False,
-                 bias_correction=True, check_finite=True):
-        eta = _checks.positive(eta, "eta")
-        beta1 = _checks.decay_rate(beta1, "beta1")
-        beta2 = _checks.decay_rate(beta2, "beta2")
-        eps = _checks.non_negative(eps, "eps")
-        inside = _checks.flag(eps_inside_sqrt, "eps_inside_sqrt")
-        correct = _checks.flag(bias_correction, "bias_correction")
-        self._finish_init(
-            [("eta", eta), ("beta1", beta1), ("beta2", beta2), ("eps", eps),
-             ("eps_inside_sqrt", inside), ("bias_correction", correct)],
-            [eta, beta1, beta2, eps, inside, correct],
-            check_finite,
-        )

@@ -19,10 +19,19 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from .. import _checks
-from .._numba import jit, twins, use_parallel
+from .._numba import COUNTER, constants, jit, twins
 from ._moments import ema, ratio_or_zero
 from .base import Optimizer
+from .declare import BETA1, BETA2, Hyper, eps, eta, one_of, slots
+
+PLACEMENTS = ("max", "denominator")
+PLACEMENT = constants(*PLACEMENTS)
+HYPERS = (
+    eta(0.002), BETA1, BETA2, eps(0.0, "ε >= 0; 0 in the seed"),
+    Hyper("eps_placement", "max", one_of(*PLACEMENTS),
+          "where a positive ε goes: inside the maximum (PyTorch, optax) or in the denominator (Keras)", keyword=True),
+)
+H = slots(HYPERS)
 
 
 @twins
@@ -40,17 +49,15 @@ def adamax_update(theta, g, m, u, step_size, beta1, beta2, eps, eps_in_max):
             theta[i] -= step * ratio_or_zero(m[i], u[i] + e)
 
 
-_serial, _parallel = adamax_update.serial, adamax_update.parallel
+_update = adamax_update.dispatch
 
 
 @jit
 def adamax_step(theta, g, S, h, c):
-    c[0] += 1.0
-    step_size = h[0] / (1.0 - h[1] ** c[0])
-    if not use_parallel(theta.size, h):
-        _serial(theta, g, S[0], S[1], step_size, h[1], h[2], h[3], h[4] != 0.0)
-    else:
-        _parallel(theta, g, S[0], S[1], step_size, h[1], h[2], h[3], h[4] != 0.0)
+    c[COUNTER.t] += 1.0
+    step_size = h[H.eta] / (1.0 - h[H.beta1] ** c[COUNTER.t])
+    eps_in_max = h[H.eps_placement] == PLACEMENT.max
+    _update(h, theta, g, S[0], S[1], step_size, h[H.beta1], h[H.beta2], h[H.eps], eps_in_max)
 
 
 class AdaMax(Optimizer):
@@ -71,17 +78,6 @@ class AdaMax(Optimizer):
     State: ``m`` (m_t) and ``u`` (u_t).
     """
 
+    hypers = HYPERS
     state_names = ("m", "u")
     _packed_step = staticmethod(adamax_step)
-
-    def __init__(self, eta=0.002, beta1=0.9, beta2=0.999, eps=0.0, *, eps_placement="max", check_finite=True):
-        eta = _checks.positive(eta, "eta")
-        beta1 = _checks.decay_rate(beta1, "beta1")
-        beta2 = _checks.decay_rate(beta2, "beta2")
-        eps = _checks.non_negative(eps, "eps")
-        placement = _checks.choice(eps_placement, "eps_placement", ("max", "denominator"))
-        self._finish_init(
-            [("eta", eta), ("beta1", beta1), ("beta2", beta2), ("eps", eps), ("eps_placement", placement)],
-            [eta, beta1, beta2, eps, placement == "max"],
-            check_finite,
-        )

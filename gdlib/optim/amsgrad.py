@@ -21,10 +21,21 @@ from __future__ import annotations
 
 from numba import prange
 
-from .. import _checks
-from .._numba import jit, twins, use_parallel
+from .._numba import COUNTER, constants, jit, twins
 from ._moments import ema, ratio_or_zero, rms
 from .base import Optimizer
+from .declare import BETA1, BETA2, BIAS_CORRECTION, Hyper, eps, eps_inside_sqrt, eta, one_of, slots
+
+MAXIMA = ("raw", "corrected")
+MAX_OF = constants(*MAXIMA)
+HYPERS = (
+    eta(0.001), BETA1, BETA2, eps(1e-8),
+    eps_inside_sqrt(False, "False (seed): sqrt(v̂_t) + ε; True: sqrt(v̂_t + ε)"),
+    BIAS_CORRECTION._replace(default=False, doc="False (seed, Reddi et al.): m_t and v̂_t as they are"),
+    Hyper("max_of", "raw", one_of(*MAXIMA),
+          "with bias correction, the maximum over raw v_t (PyTorch) or corrected v_t (optax)", keyword=True),
+)
+H = slots(HYPERS)
 
 
 @twins
@@ -48,23 +59,22 @@ def amsgrad_update(theta, g, m, v, v_hat, step_size, beta1, beta2, eps, eps_insi
             theta[i] -= step * ratio_or_zero(m[i], rms(scale * v_hat[i], e, eps_inside_sqrt))
 
 
-_serial, _parallel = amsgrad_update.serial, amsgrad_update.parallel
+_update = amsgrad_update.dispatch
 
 
 @jit
 def amsgrad_step(theta, g, S, h, c):
-    c[0] += 1.0
-    t = c[0]
-    eta, beta1, beta2, eps, inside = h[0], h[1], h[2], h[3], h[4] != 0.0
+    c[COUNTER.t] += 1.0
+    t = c[COUNTER.t]
+    eta, beta1, beta2 = h[H.eta], h[H.beta1], h[H.beta2]
     step_size, v_scale = eta, 1.0
-    if h[5] != 0.0:
+    correct = h[H.bias_correction] != 0.0
+    if correct:
         step_size = eta / (1.0 - beta1**t)
         v_scale = 1.0 / (1.0 - beta2**t)
-    corrected = h[6] != 0.0
-    if not use_parallel(theta.size, h):
-        _serial(theta, g, S[0], S[1], S[2], step_size, beta1, beta2, eps, inside, v_scale, corrected)
-    else:
-        _parallel(theta, g, S[0], S[1], S[2], step_size, beta1, beta2, eps, inside, v_scale, corrected)
+    corrected = correct and h[H.max_of] == MAX_OF.corrected  # max_of is ignored without bias correction
+    inside = h[H.eps_inside_sqrt] != 0.0
+    _update(h, theta, g, S[0], S[1], S[2], step_size, beta1, beta2, h[H.eps], inside, v_scale, corrected)
 
 
 class AMSGrad(Optimizer):
@@ -85,21 +95,6 @@ class AMSGrad(Optimizer):
     State: ``m`` (m_t), ``v`` (v_t) and ``v_hat`` (v̂_t, the running maximum).
     """
 
+    hypers = HYPERS
     state_names = ("m", "v", "v_hat")
     _packed_step = staticmethod(amsgrad_step)
-
-    def __init__(self, eta=0.001, beta1=0.9, beta2=0.999, eps=1e-8, *, eps_inside_sqrt=False,
-                 bias_correction=False, max_of="raw", check_finite=True):
-        eta = _checks.positive(eta, "eta")
-        beta1 = _checks.decay_rate(beta1, "beta1")
-        beta2 = _checks.decay_rate(beta2, "beta2")
-        eps = _checks.non_negative(eps, "eps")
-        inside = _checks.flag(eps_inside_sqrt, "eps_inside_sqrt")
-        correct = _checks.flag(bias_correction, "bias_correction")
-        max_of = _checks.choice(max_of, "max_of", ("raw", "corrected"))
-        self._finish_init(
-            [("eta", eta), ("beta1", beta1), ("beta2", beta2), ("eps", eps), ("eps_inside_sqrt", inside),
-             ("bias_correction", correct), ("max_of", max_of)],
-            [eta, beta1, beta2, eps, inside, correct, correct and max_of == "corrected"],
-            check_finite,
-        )

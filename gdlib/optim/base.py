@@ -12,6 +12,11 @@ The Python layer validates and allocates, then calls the *packed step*
 ``step(theta, g, S, h, c)`` (see :mod:`gdlib._numba`). The compiled training
 loops call the very same packed step, so one step from Python and a step
 inside a compiled loop run identical machine code.
+
+The hyperparameters are declared once per optimizer, as the class attribute
+``hypers`` (see :mod:`gdlib.optim.declare`); the constructor, its
+validation, ``hyperparameters()``, ``repr`` and the packed vector h all
+follow from that declaration.
 """
 
 from __future__ import annotations
@@ -20,11 +25,12 @@ import numpy as np
 from numba import prange
 
 from .. import _checks
-from .._numba import jit, parallel_min_size, twins
+from .._numba import COUNTER, ETA, jit, parallel_min_size, twins
+from . import declare
 
-#: c[0] is the step count t; c[1] is free for an optimizer's running scalar
+#: c[COUNTER.t] is the step count t; c[COUNTER.product] a running product
 #: (Nadam's product of momentum coefficients).
-N_COUNTERS = 2
+N_COUNTERS = len(COUNTER)
 
 
 @twins
@@ -79,7 +85,7 @@ class State:
     @property
     def t(self):
         """The number of steps taken so far (the t of the update rules after a step)."""
-        return int(self.counters[0])
+        return int(self.counters[COUNTER.t])
 
     def __setattr__(self, name, value):
         raise AttributeError(
@@ -108,28 +114,38 @@ class State:
 
 
 class Optimizer:
-    """Base class. Subclasses set ``state_names``, ``_packed_step`` and
-    (where the gradient is not taken at θ) ``_packed_lookahead``, and call
-    ``_finish_init`` with their validated arguments and hyperparameter
-    vector h (h[0] is always η).
+    """Base class. A subclass declares ``hypers`` (a tuple of
+    :class:`~gdlib.optim.declare.Hyper`, η first), ``state_names``,
+    ``_packed_step`` and (where the gradient is not taken at θ)
+    ``_packed_lookahead``; its constructor is generated from ``hypers``.
     """
 
+    hypers: tuple = ()
     state_names: tuple = ()
     _packed_step = None
     _packed_lookahead = staticmethod(lookahead_at_theta)
 
-    def _finish_init(self, items, hyper, check_finite):
-        """Store the validated constructor arguments ``items`` (name, value)
-        and the packed hyperparameter vector ``hyper``, then freeze.
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "hypers" not in cls.__dict__:
+            return
+        names = [h.name for h in cls.hypers]
+        if not names or names[0] != "eta" or len(set(names)) != len(names):
+            raise TypeError(f"{cls.__name__}.hypers must name each hyperparameter once, eta first: {names}")
+        cls.__init__ = _generated_init(cls)
 
-        The parallel threshold in force now (:func:`gdlib._numba.parallel_min_size`)
-        is appended as the last entry of ``hyper``: the compiled steps read it
-        there at run time."""
-        object.__setattr__(self, "_hyper_items", tuple(items))
+    def _configure(self, arguments):
+        """Validate the constructor's ``arguments`` by the declaration, store
+        them, pack h (with the parallel threshold in force now,
+        :func:`gdlib._numba.parallel_min_size`, as its last entry), then freeze."""
+        values = {h.name: h.check(arguments[h.name], h.name) for h in self.hypers}
+        items = tuple((h.name, values[h.name]) for h in declare.ordered(self.hypers))
+        object.__setattr__(self, "_hyper_items", items)
         for name, value in items:
             object.__setattr__(self, name, value)
-        object.__setattr__(self, "check_finite", _checks.flag(check_finite, "check_finite"))
-        object.__setattr__(self, "hyper", np.array([*hyper, parallel_min_size()], dtype=np.float64))
+        object.__setattr__(self, "check_finite", _checks.flag(arguments["check_finite"], "check_finite"))
+        packed = [declare.encode(h, values[h.name]) for h in self.hypers]
+        object.__setattr__(self, "hyper", np.array([*packed, parallel_min_size()], dtype=np.float64))
         object.__setattr__(self, "_frozen", True)
 
     def __setattr__(self, name, value):
@@ -194,7 +210,7 @@ class Optimizer:
 
     def _hyper_with_eta(self, eta):
         hyper = self.hyper.copy()
-        hyper[0] = _checks.positive(eta, "eta")
+        hyper[ETA] = _checks.positive(eta, "eta")
         return hyper
 
     def _step_slow(self, theta, g, state, eta):
@@ -245,5 +261,25 @@ class Optimizer:
         return dict(self._hyper_items)
 
     def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self._hyper_items)
+        items = self._hyper_items + ((("check_finite", False),) if not self.check_finite else ())
+        args = ", ".join(f"{k}={v!r}" for k, v in items)
         return f"{type(self).__name__}({args})"
+
+
+def _generated_init(cls):
+    """The constructor of ``cls``, with the signature its ``hypers`` declare."""
+    sig = declare.signature(cls.hypers)
+
+    def __init__(self, *args, **kwargs):
+        try:
+            bound = sig.bind(self, *args, **kwargs)
+        except TypeError as error:
+            raise TypeError(f"{cls.__name__}{str(sig).replace('self, ', '', 1)}: {error}") from None
+        bound.apply_defaults()
+        self._configure(bound.arguments)
+
+    __init__.__signature__ = sig
+    __init__.__qualname__ = f"{cls.__name__}.__init__"
+    __init__.__module__ = cls.__module__
+    __init__.__doc__ = f"Create a {cls.__name__}; the parameters are listed in the class docstring."
+    return __init__

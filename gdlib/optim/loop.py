@@ -12,13 +12,17 @@ import numba
 import numpy as np
 
 from .. import _checks
-from .._numba import _OPTIONS, lookahead_signature, step_signature
+from .._numba import ETA, constants, jit, lookahead_signature, step_signature
 
-STATUS_OK, STATUS_NONFINITE_GRADIENT, STATUS_DIVERGED = 0, 1, 2
-#: The status of a run, indexed by the codes above; ``gdlib.train`` uses the same names:
+#: How a run ended, the one definition that ``run_compiled`` and ``gdlib.train`` share:
 #: "ok" (finished), "nonfinite_gradient" (stopped on a NaN or infinite gradient),
 #: "diverged" (θ became non-finite; for ``train`` also a loss past its stated multiple).
-STATUS = ("ok", "nonfinite_gradient", "diverged")
+#: The compiled loops return the codes ``Status.ok`` (0), ``Status.nonfinite_gradient`` (1)
+#: and ``Status.diverged`` (2); results carry the names.
+Status = constants("ok", "nonfinite_gradient", "diverged")
+#: The names, indexed by code: ``STATUS[Status.diverged] == "diverged"``.
+STATUS = Status._fields
+STATUS_OK, STATUS_NONFINITE_GRADIENT, STATUS_DIVERGED = Status  # the codes under their former names
 
 
 def _gradient_signature(dtype):
@@ -37,7 +41,7 @@ def _runner_signature(dtype):
     )
 
 
-@numba.njit([_runner_signature(np.float64), _runner_signature(np.float32)], **_OPTIONS)
+@jit(signatures=[_runner_signature(np.float64), _runner_signature(np.float32)])
 def _run(step, lookahead, gradient, theta, S, h, c, n_steps, trajectory, etas):
     """Run up to n_steps; record θ after each step if ``trajectory`` has rows.
 
@@ -57,16 +61,16 @@ def _run(step, lookahead, gradient, theta, S, h, c, n_steps, trajectory, etas):
         gradient(point, g)
         for i in range(g.size):
             if not np.isfinite(g[i]):
-                return k, 1
+                return k, Status.nonfinite_gradient
         if scheduled:
-            h[0] = etas[k]
+            h[ETA] = etas[k]
         step(theta, g, S, h, c)
         if record:
             trajectory[k + 1] = theta
         for i in range(theta.size):
             if not np.isfinite(theta[i]):
-                return k + 1, 2
-    return n_steps, 0
+                return k + 1, Status.diverged
+    return n_steps, Status.ok
 
 
 class RunResult:
@@ -101,8 +105,7 @@ def run_compiled(optimizer, gradient, theta0, n_steps, *, record=True, eta_sched
     _checks.float_array(theta0, "theta0")
     if theta0.ndim != 1:
         raise ValueError(f"theta0 must be 1-D for run_compiled, got shape {theta0.shape}; pass theta0.ravel()")
-    if not isinstance(n_steps, (int, np.integer)) or isinstance(n_steps, bool) or n_steps < 0:
-        raise ValueError(f"n_steps must be a whole number >= 0, got {n_steps!r}")
+    _checks.whole_number(n_steps, "n_steps", low=0)
     if not isinstance(gradient, numba.core.registry.CPUDispatcher):
         raise TypeError(
             "gradient must be a Numba-compiled function gradient(x, out); decorate it with @numba.njit"

@@ -20,9 +20,12 @@ from __future__ import annotations
 
 from numba import prange
 
-from .. import _checks
-from .._numba import jit, twins, use_parallel
+from .._numba import COUNTER, jit, twins
 from .base import Optimizer
+from .declare import GAMMA_MOMENTUM, eta, eta_inside_velocity, slots
+
+HYPERS = (eta(0.01), GAMMA_MOMENTUM, eta_inside_velocity())
+H = slots(HYPERS)
 
 
 @twins
@@ -40,16 +43,13 @@ def momentum_update(theta, g, v, eta, gamma, eta_inside_velocity):
             theta[i] -= step * v[i]
 
 
-_serial, _parallel = momentum_update.serial, momentum_update.parallel
+_update = momentum_update.dispatch
 
 
 @jit
 def momentum_step(theta, g, S, h, c):
-    c[0] += 1.0
-    if not use_parallel(theta.size, h):
-        _serial(theta, g, S[0], h[0], h[1], h[2] != 0.0)
-    else:
-        _parallel(theta, g, S[0], h[0], h[1], h[2] != 0.0)
+    c[COUNTER.t] += 1.0
+    _update(h, theta, g, S[0], h[H.eta], h[H.gamma], h[H.eta_inside_velocity] != 0.0)
 
 
 class Momentum(Optimizer):
@@ -69,15 +69,6 @@ class Momentum(Optimizer):
     State: ``v`` (v_t; with ``eta_inside_velocity=False`` it holds b_t).
     """
 
+    hypers = HYPERS
     state_names = ("v",)
     _packed_step = staticmethod(momentum_step)
-
-    def __init__(self, eta=0.01, gamma=0.9, *, eta_inside_velocity=True, check_finite=True):
-        eta = _checks.positive(eta, "eta")
-        gamma = _checks.decay_rate(gamma, "gamma")
-        inside = _checks.flag(eta_inside_velocity, "eta_inside_velocity")
-        self._finish_init(
-            [("eta", eta), ("gamma", gamma), ("eta_inside_velocity", inside)],
-            [eta, gamma, inside],
-            check_finite,
-        )

@@ -26,7 +26,7 @@ and the forms differ only in b_t, a_t and c_t:
     Dozat's a_t and c_t with the schedule, but the first moment averaged
     with the constant β1 (b_t = β1).
 
-The running product Π_t is kept in ``state.counters[1]``.
+The running product Π_t is kept in ``state.counters[COUNTER.product]`` (``counters[1]``).
 """
 
 from __future__ import annotations
@@ -34,11 +34,22 @@ from __future__ import annotations
 from numba import prange
 
 from .. import _checks
-from .._numba import jit, twins, use_parallel
+from .._numba import COUNTER, constants, jit, twins
 from ._moments import ema, ratio_or_zero, rms
 from .base import Optimizer
+from .declare import BETA1, BETA2, Hyper, eps, eps_inside_sqrt, eta, one_of, slots
 
 FORMS = ("seed", "dozat", "pytorch", "optax")
+FORM = constants(*FORMS)
+HYPERS = (
+    eta(0.002, "learning rate η > 0 (Dozat's 0.002)"), BETA1, BETA2, eps(1e-8),
+    Hyper("form", "seed", one_of(*FORMS), "which published form of the update (see the module docstring)",
+          keyword=True),
+    Hyper("momentum_decay", 0.004, _checks.positive, "ψ in μ_t = β1 (1 − ½ · 0.96^{t ψ}) (dozat, pytorch)",
+          keyword=True),
+    eps_inside_sqrt(False, "False: sqrt(v̂_t) + ε (all four forms); True: sqrt(v̂_t + ε)"),
+)
+H = slots(HYPERS)
 
 
 @twins
@@ -55,7 +66,7 @@ def nadam_update(theta, g, m, v, eta, b_t, beta2, eps, eps_inside_sqrt, v_scale,
         theta[i] -= step * ratio_or_zero(direction, rms(scale * v[i], e, eps_inside_sqrt))
 
 
-_serial, _parallel = nadam_update.serial, nadam_update.parallel
+_update = nadam_update.dispatch
 
 
 @jit
@@ -66,29 +77,27 @@ def momentum_schedule(beta1, psi, t):
 
 @jit
 def nadam_step(theta, g, S, h, c):
-    c[0] += 1.0
-    t = c[0]
-    eta, beta1, beta2, eps, inside, form, psi = h[0], h[1], h[2], h[3], h[4] != 0.0, h[5], h[6]
-    b_m = beta1
-    if form == 0.0:  # seed
-        a = beta1 / (1.0 - beta1**t)
-        cg = (1.0 - beta1) / (1.0 - beta1**t)
-    elif form == 3.0:  # optax
-        a = beta1 / (1.0 - beta1 ** (t + 1.0))
-        cg = (1.0 - beta1) / (1.0 - beta1**t)
-    else:  # dozat (1) and pytorch (2)
+    """b_t, a_t and c_t of the chosen form (the module docstring), then the update."""
+    c[COUNTER.t] += 1.0
+    t = c[COUNTER.t]
+    beta1, beta2, psi, form = h[H.beta1], h[H.beta2], h[H.momentum_decay], h[H.form]
+    b_t = beta1
+    if form == FORM.seed:
+        a_t = beta1 / (1.0 - beta1**t)
+        c_t = (1.0 - beta1) / (1.0 - beta1**t)
+    elif form == FORM.optax:
+        a_t = beta1 / (1.0 - beta1 ** (t + 1.0))
+        c_t = (1.0 - beta1) / (1.0 - beta1**t)
+    else:  # FORM.dozat and FORM.pytorch: the momentum schedule μ_t and its product Π_t
         mu = momentum_schedule(beta1, psi, t)
         mu_next = momentum_schedule(beta1, psi, t + 1.0)
-        c[1] *= mu
-        a = mu_next / (1.0 - c[1] * mu_next)
-        cg = (1.0 - mu) / (1.0 - c[1])
-        if form == 1.0:
-            b_m = mu
+        c[COUNTER.product] *= mu
+        a_t = mu_next / (1.0 - c[COUNTER.product] * mu_next)
+        c_t = (1.0 - mu) / (1.0 - c[COUNTER.product])
+        if form == FORM.dozat:
+            b_t = mu
     v_scale = 1.0 / (1.0 - beta2**t)
-    if not use_parallel(theta.size, h):
-        _serial(theta, g, S[0], S[1], eta, b_m, beta2, eps, inside, v_scale, a, cg)
-    else:
-        _parallel(theta, g, S[0], S[1], eta, b_m, beta2, eps, inside, v_scale, a, cg)
+    _update(h, theta, g, S[0], S[1], h[H.eta], b_t, beta2, h[H.eps], h[H.eps_inside_sqrt] != 0.0, v_scale, a_t, c_t)
 
 
 class Nadam(Optimizer):
@@ -109,24 +118,9 @@ class Nadam(Optimizer):
     State: ``m`` (m_t) and ``v`` (v_t).
     """
 
+    hypers = HYPERS
     state_names = ("m", "v")
     _packed_step = staticmethod(nadam_step)
 
-    def __init__(self, eta=0.002, beta1=0.9, beta2=0.999, eps=1e-8, *, form="seed", momentum_decay=0.004,
-                 eps_inside_sqrt=False, check_finite=True):
-        eta = _checks.positive(eta, "eta")
-        beta1 = _checks.decay_rate(beta1, "beta1")
-        beta2 = _checks.decay_rate(beta2, "beta2")
-        eps = _checks.non_negative(eps, "eps")
-        form = _checks.choice(form, "form", FORMS)
-        psi = _checks.positive(momentum_decay, "momentum_decay")
-        inside = _checks.flag(eps_inside_sqrt, "eps_inside_sqrt")
-        self._finish_init(
-            [("eta", eta), ("beta1", beta1), ("beta2", beta2), ("eps", eps), ("form", form),
-             ("momentum_decay", psi), ("eps_inside_sqrt", inside)],
-            [eta, beta1, beta2, eps, inside, float(FORMS.index(form)), psi],
-            check_finite,
-        )
-
     def _init_state(self, state):
-        state.counters[1] = 1.0  # empty product Π_0
+        state.counters[COUNTER.product] = 1.0  # empty product Π_0

@@ -27,10 +27,19 @@ from __future__ import annotations
 
 from numba import prange
 
-from .. import _checks
-from .._numba import jit, twins, use_parallel
+from .._numba import COUNTER, constants, jit, twins
 from .base import Optimizer
+from .declare import GAMMA_MOMENTUM, Hyper, eta, eta_inside_velocity, one_of, slots
 from .momentum import momentum_update
+
+FORMS = ("lookahead", "shifted")
+FORM = constants(*FORMS)
+HYPERS = (
+    eta(0.01), GAMMA_MOMENTUM,
+    Hyper("form", "lookahead", one_of(*FORMS), "where the gradient is taken (see the module docstring)", keyword=True),
+    eta_inside_velocity(),
+)
+H = slots(HYPERS)
 
 
 @twins
@@ -48,34 +57,27 @@ def nesterov_shifted_update(theta, g, v, eta, gamma, eta_inside_velocity):
             theta[i] -= step * (decay * v[i] + g[i])
 
 
-_momentum_serial, _momentum_parallel = momentum_update.serial, momentum_update.parallel
-_shifted_serial, _shifted_parallel = nesterov_shifted_update.serial, nesterov_shifted_update.parallel
+_momentum, _shifted = momentum_update.dispatch, nesterov_shifted_update.dispatch
 
 
 @jit
 def nesterov_step(theta, g, S, h, c):
-    c[0] += 1.0
-    inside = h[2] != 0.0
-    small = not use_parallel(theta.size, h)
-    if h[3] != 0.0:
-        if small:
-            _shifted_serial(theta, g, S[0], h[0], h[1], inside)
-        else:
-            _shifted_parallel(theta, g, S[0], h[0], h[1], inside)
-    elif small:
-        _momentum_serial(theta, g, S[0], h[0], h[1], inside)
+    c[COUNTER.t] += 1.0
+    inside = h[H.eta_inside_velocity] != 0.0
+    if h[H.form] == FORM.shifted:
+        _shifted(h, theta, g, S[0], h[H.eta], h[H.gamma], inside)
     else:
-        _momentum_parallel(theta, g, S[0], h[0], h[1], inside)
+        _momentum(h, theta, g, S[0], h[H.eta], h[H.gamma], inside)
 
 
 @jit
 def nesterov_lookahead(theta, S, h, out):
     """out ← θ − γ v (seed form), or θ itself (shifted form)."""
-    if h[3] != 0.0:
+    if h[H.form] == FORM.shifted:
         out[:] = theta
         return
     T = theta.dtype.type
-    shift = T(h[1]) if h[2] != 0.0 else T(h[1] * h[0])
+    shift = T(h[H.gamma]) if h[H.eta_inside_velocity] != 0.0 else T(h[H.gamma] * h[H.eta])
     v = S[0]
     for i in range(theta.size):
         out[i] = theta[i] - shift * v[i]
@@ -104,20 +106,10 @@ class Nesterov(Optimizer):
     State: ``v`` (v_t).
     """
 
+    hypers = HYPERS
     state_names = ("v",)
     _packed_step = staticmethod(nesterov_step)
     _packed_lookahead = staticmethod(nesterov_lookahead)
-
-    def __init__(self, eta=0.01, gamma=0.9, *, form="lookahead", eta_inside_velocity=True, check_finite=True):
-        eta = _checks.positive(eta, "eta")
-        gamma = _checks.decay_rate(gamma, "gamma")
-        form = _checks.choice(form, "form", ("lookahead", "shifted"))
-        inside = _checks.flag(eta_inside_velocity, "eta_inside_velocity")
-        self._finish_init(
-            [("eta", eta), ("gamma", gamma), ("form", form), ("eta_inside_velocity", inside)],
-            [eta, gamma, inside, form == "shifted"],
-            check_finite,
-        )
 
     def lookahead(self, theta, state):
         if self.form == "shifted":

@@ -15,9 +15,18 @@ from __future__ import annotations
 from numba import prange
 
 from .. import _checks
-from .._numba import jit, twins, use_parallel
+from .._numba import COUNTER, jit, twins
 from ._moments import ema, ratio_or_zero, rms
 from .base import Optimizer
+from .declare import Hyper, eps, eps_inside_sqrt, eta, slots
+
+HYPERS = (
+    eta(0.001),
+    Hyper("gamma", 0.9, _checks.decay_rate, "decay γ in [0, 1) of E[g²]"),
+    eps(1e-8),
+    eps_inside_sqrt(True, "True (seed): sqrt(E[g²]_t + ε); False (PyTorch, Keras): sqrt(E[g²]_t) + ε"),
+)
+H = slots(HYPERS)
 
 
 @twins
@@ -30,16 +39,13 @@ def rmsprop_update(theta, g, Eg2, eta, gamma, eps, eps_inside_sqrt):
         theta[i] -= step * ratio_or_zero(g[i], rms(Eg2[i], e, eps_inside_sqrt))
 
 
-_serial, _parallel = rmsprop_update.serial, rmsprop_update.parallel
+_update = rmsprop_update.dispatch
 
 
 @jit
 def rmsprop_step(theta, g, S, h, c):
-    c[0] += 1.0
-    if not use_parallel(theta.size, h):
-        _serial(theta, g, S[0], h[0], h[1], h[2], h[3] != 0.0)
-    else:
-        _parallel(theta, g, S[0], h[0], h[1], h[2], h[3] != 0.0)
+    c[COUNTER.t] += 1.0
+    _update(h, theta, g, S[0], h[H.eta], h[H.gamma], h[H.eps], h[H.eps_inside_sqrt] != 0.0)
 
 
 class RMSprop(Optimizer):
@@ -59,16 +65,6 @@ class RMSprop(Optimizer):
     State: ``Eg2`` (E[g²]_t).
     """
 
+    hypers = HYPERS
     state_names = ("Eg2",)
     _packed_step = staticmethod(rmsprop_step)
-
-    def __init__(self, eta=0.001, gamma=0.9, eps=1e-8, *, eps_inside_sqrt=True, check_finite=True):
-        eta = _checks.positive(eta, "eta")
-        gamma = _checks.decay_rate(gamma, "gamma")
-        eps = _checks.non_negative(eps, "eps")
-        inside = _checks.flag(eps_inside_sqrt, "eps_inside_sqrt")
-        self._finish_init(
-            [("eta", eta), ("gamma", gamma), ("eps", eps), ("eps_inside_sqrt", inside)],
-            [eta, gamma, eps, inside],
-            check_finite,
-        )

@@ -12,9 +12,12 @@ from __future__ import annotations
 
 from numba import prange
 
-from .._numba import jit, twins, use_parallel
+from .._numba import COUNTER, jit, twins
 from .base import Optimizer
-from .. import _checks
+from .declare import eta, slots
+
+HYPERS = (eta(0.01),)
+H = slots(HYPERS)
 
 
 @twins
@@ -25,16 +28,13 @@ def sgd_update(theta, g, eta):
         theta[i] -= step * g[i]
 
 
-_serial, _parallel = sgd_update.serial, sgd_update.parallel
+_update = sgd_update.dispatch
 
 
 @jit
 def sgd_step(theta, g, S, h, c):
-    c[0] += 1.0
-    if not use_parallel(theta.size, h):
-        _serial(theta, g, h[0])
-    else:
-        _parallel(theta, g, h[0])
+    c[COUNTER.t] += 1.0
+    _update(h, theta, g, h[H.eta])
 
 
 class SGD(Optimizer):
@@ -50,9 +50,6 @@ class SGD(Optimizer):
     State: none besides the step count t.
     """
 
+    hypers = HYPERS
     state_names = ()
     _packed_step = staticmethod(sgd_step)
-
-    def __init__(self, eta=0.01, *, check_finite=True):
-        eta = _checks.positive(eta, "eta")
-        self._finish_init([("eta", eta)], [eta], check_finite)

@@ -30,7 +30,7 @@ import numpy as np
 from numba import prange
 
 from .. import _checks
-from .._numba import _OPTIONS
+from .._numba import jit
 
 
 def to_csr(X):
@@ -42,7 +42,7 @@ def to_csr(X):
     return indptr, cols.astype(np.int64), X[rows, cols]
 
 
-@numba.njit(**_OPTIONS)
+@jit
 def _sgd_row(theta, indptr, indices, values, y, i, eta):
     """One logistic-regression SGD step on row i, in place (θ = (w, b), b last)."""
     p = theta.size - 1
@@ -60,7 +60,7 @@ def _sgd_row(theta, indptr, indices, values, y, i, eta):
     theta[p] -= dz
 
 
-@numba.njit(parallel=True, **_OPTIONS)
+@jit(parallel=True)
 def _hogwild_epoch(theta, indptr, indices, values, y, order, eta, n_shards):
     n = order.size
     for s in prange(n_shards):  # each shard on its own thread, all writing θ without locks
@@ -68,7 +68,7 @@ def _hogwild_epoch(theta, indptr, indices, values, y, order, eta, n_shards):
             _sgd_row(theta, indptr, indices, values, y, order[r], eta)
 
 
-@numba.njit(**_OPTIONS)
+@jit
 def _serial_epoch(theta, indptr, indices, values, y, order, eta):
     for r in range(order.size):
         _sgd_row(theta, indptr, indices, values, y, order[r], eta)
@@ -136,7 +136,7 @@ def _check_threads(threads):
         raise ValueError(f"threads must be between 1 and {numba.config.NUMBA_NUM_THREADS}, got {threads!r}")
 
 
-@numba.njit(parallel=True, **_OPTIONS)
+@jit(parallel=True)
 def _count_writes(counts, indptr, indices, n_shards):
     n = indptr.size - 1
     for s in prange(n_shards):  # the same racing read-modify-write as Hogwild!'s update, and nothing else

@@ -21,10 +21,7 @@ from ..models.base import TRAIN, Model
 from ..optim.base import Optimizer
 
 
-def whole_number(value, name, low=1):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"{name} must be a whole number >= {low}, got {value!r}")
-    return int(value)
+whole_number = _checks.whole_number  # the parallel modules import it from here
 
 
 class ShardGradient:

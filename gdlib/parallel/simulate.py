@@ -23,10 +23,8 @@ def async_sgd(optimizer, gradient, theta0, n_steps, *, delay=0, random_delay=Fal
     ``gradient(x)`` returns ∇J(x) as a new array. ``delay`` is the constant
     staleness τ, or with ``random_delay`` the largest one, τ_t ~ U{0, …, delay}.
     """
-    if not isinstance(delay, (int, np.integer)) or delay < 0:
-        raise ValueError(f"delay must be a whole number >= 0, got {delay!r}")
-    if not isinstance(n_steps, (int, np.integer)) or n_steps < 0:
-        raise ValueError(f"n_steps must be a whole number >= 0, got {n_steps!r}")
+    _checks.whole_number(delay, "delay", low=0)
+    _checks.whole_number(n_steps, "n_steps", low=0)
     theta = np.array(theta0, dtype=np.float64)
     _checks.float_array(theta, "theta0")
     state = optimizer.init(theta)
