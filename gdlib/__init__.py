@@ -14,7 +14,7 @@ Quick start::
 
 from . import data, models, schedules, surfaces
 from .optim import (
-    ALL, AMSGrad, AdaMax, Adadelta, Adagrad, Adam, Momentum, Nadam, Nesterov, Optimizer, RMSprop,
+    ALL, AMSGrad, AdaMax, Adadelta, Adagrad, Adam, AdamW, Momentum, Nadam, Nesterov, Optimizer, RMSprop,
     RunResult, SGD, State, run_compiled,
 )
 from .train import train
@@ -24,6 +24,6 @@ __version__ = "0.1.0"
 
 __all__ = [
     "SGD", "Momentum", "Nesterov", "Adagrad", "Adadelta", "RMSprop", "Adam", "AdaMax", "Nadam",
-    "AMSGrad", "ALL", "Optimizer", "State", "RunResult", "run_compiled", "trajectory", "train",
+    "AMSGrad", "AdamW", "ALL", "Optimizer", "State", "RunResult", "run_compiled", "trajectory", "train",
     "data", "models", "schedules", "surfaces",
 ]

@@ -303,3 +303,29 @@ class AMSGrad(Rule):
         with np.errstate(invalid="ignore", divide="ignore"):
             upd = np.where(den == 0, 0, self.c(self.eta) / den * m_used).astype(self.dtype)
         self.theta = self.theta - upd
+
+
+class AdamW(Rule):
+    """AdamW (Loshchilov and Hutter; PyTorch's order): decay first, then Adam's step:
+
+    θ' = (1 − η λ) θ_{t−1};  m_t, v_t, m̂_t, v̂_t as Adam
+    θ_t = θ' − η m̂_t / (sqrt(v̂_t) + ε)
+    """
+    def __init__(self, theta, eta, beta1, beta2, eps, weight_decay):
+        super().__init__(theta)
+        self.eta, self.beta1, self.beta2, self.eps, self.weight_decay = eta, beta1, beta2, eps, weight_decay
+        self.m = np.zeros_like(self.theta)
+        self.v = np.zeros_like(self.theta)
+
+    def step(self, g):
+        self.t += 1
+        self.theta = self.c(1 - self.eta * self.weight_decay) * self.theta
+        b1, b2 = self.c(self.beta1), self.c(self.beta2)
+        self.m = b1 * self.m + self.c(1 - self.beta1) * g
+        self.v = b2 * self.v + self.c(1 - self.beta2) * g**2
+        m_hat = self.m / self.c(1 - self.beta1**self.t)
+        v_hat = self.v / self.c(1 - self.beta2**self.t)
+        den = np.sqrt(v_hat) + self.c(self.eps)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            upd = np.where(den == 0, 0, self.c(self.eta) / den * m_hat).astype(self.dtype)
+        self.theta = self.theta - upd

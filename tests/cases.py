@@ -108,6 +108,11 @@ CASES = [
     ("amsgrad_eps_inside_raw", lambda: gdlib.AMSGrad(eta=0.05, beta1=0.3, beta2=0.8, eps=1e-3, eps_inside_sqrt=True,
                                                      bias_correction=True, max_of="raw"),
      lambda th: ref.AMSGrad(th, 0.05, 0.3, 0.8, 1e-3, True, "raw", eps_inside_sqrt=True), ("m", "v", "v_hat")),
+    ("adamw", lambda: gdlib.AdamW(eta=0.01), lambda th: ref.AdamW(th, 0.01, 0.9, 0.999, 1e-8, 0.01), ("m", "v")),
+    ("adamw_all", lambda: gdlib.AdamW(eta=0.05, beta1=0.6, beta2=0.95, eps=1e-4, weight_decay=0.3),
+     lambda th: ref.AdamW(th, 0.05, 0.6, 0.95, 1e-4, 0.3), ("m", "v")),
+    ("adamw_no_decay", lambda: gdlib.AdamW(eta=0.01, weight_decay=0.0),
+     lambda th: ref.Adam(th, 0.01, 0.9, 0.999, 1e-8), ("m", "v")),
 ]
 
 

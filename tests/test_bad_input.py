@@ -31,6 +31,14 @@ CONSTRUCTION = [
     ("unknown adamax placement", lambda: gdlib.AdaMax(eps_placement="inside"), ValueError, "eps_placement"),
     ("flag not bool", lambda: gdlib.Adam(bias_correction=1), TypeError, "bias_correction must be True or False"),
     ("non-positive psi", lambda: gdlib.Nadam(momentum_decay=0.0), ValueError, "momentum_decay must be > 0"),
+    ("negative weight decay", lambda: gdlib.AdamW(weight_decay=-0.01), ValueError, "weight_decay must be >= 0"),
+    ("nan weight decay", lambda: gdlib.AdamW(weight_decay=float("nan")), ValueError, "weight_decay must be finite"),
+    ("string weight decay", lambda: gdlib.AdamW(weight_decay="0.01"), TypeError, "weight_decay must be a real"),
+    ("adamw beta2 = 1", lambda: gdlib.AdamW(beta2=1.0), ValueError, "beta2 must lie in [0, 1)"),
+    ("adamw zero eta", lambda: gdlib.AdamW(eta=0.0), ValueError, "eta must be > 0"),
+    ("unknown keyword", lambda: gdlib.AdamW(lr=0.01), TypeError, "unexpected keyword argument 'lr'"),
+    ("too many positional", lambda: gdlib.AdamW(0.01, 0.9, 0.999, 1e-8, 0.01, True), TypeError,
+     "too many positional arguments"),
 ]
 
 

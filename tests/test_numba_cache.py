@@ -26,6 +26,15 @@ SCRIPT = textwrap.dedent(
         stats = cls._packed_step.stats
         misses[cls.__name__] = sum(stats.cache_misses.values())
     misses["_run"] = sum(_run.stats.cache_misses.values())
+    # the serial/parallel dispatch generated for each kernel (gdlib._numba.Twins.dispatch)
+    import importlib, pkgutil
+    from gdlib._numba import Twins
+    for info in pkgutil.iter_modules(gdlib.optim.__path__):
+        module = importlib.import_module("gdlib.optim." + info.name)
+        for name, value in vars(module).items():
+            if isinstance(value, Twins) and value.dispatch.stats.cache_misses is not None:
+                misses[f"{info.name}.{name}.dispatch"] = sum(value.dispatch.stats.cache_misses.values())
+    assert any(key.endswith(".dispatch") for key in misses), misses
     print(json.dumps(misses))
     """
 )

@@ -70,6 +70,10 @@ CASES = [
     ("amsgrad_all", gdlib.AMSGrad(eta=0.05, beta1=0.6, beta2=0.95, eps=1e-4, bias_correction=True, max_of="raw"),
      lambda p: torch.optim.Adam(p, lr=0.05, betas=(0.6, 0.95), eps=1e-4, amsgrad=True),
      [("m", "exp_avg"), ("v", "exp_avg_sq"), ("v_hat", "max_exp_avg_sq")]),
+    ("adamw", gdlib.AdamW(eta=ETA), lambda p: torch.optim.AdamW(p, lr=ETA), [("m", "exp_avg"), ("v", "exp_avg_sq")]),
+    ("adamw_all", gdlib.AdamW(eta=0.05, beta1=0.6, beta2=0.95, eps=1e-4, weight_decay=0.3),
+     lambda p: torch.optim.AdamW(p, lr=0.05, betas=(0.6, 0.95), eps=1e-4, weight_decay=0.3),
+     [("m", "exp_avg"), ("v", "exp_avg_sq")]),
 ]
 
 

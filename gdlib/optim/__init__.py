@@ -11,13 +11,15 @@ Family tree (each line adds one idea to the one above it)::
         │   └── Adam       + first moment m, bias correction
         │       ├── AdaMax     ℓ2 → ℓ∞ norm (u_t)
         │       ├── Nadam      + Nesterov look-ahead in m
-        │       └── AMSGrad    + running maximum v̂
+        │       ├── AMSGrad    + running maximum v̂
+        │       └── AdamW      + weight decay outside the moments
 """
 
 from .adadelta import Adadelta
 from .adagrad import Adagrad
 from .adam import Adam
 from .adamax import AdaMax
+from .adamw import AdamW
 from .amsgrad import AMSGrad
 from .base import Optimizer, State
 from .loop import RunResult, run_compiled
@@ -28,6 +30,6 @@ from .rmsprop import RMSprop
 from .sgd import SGD
 
 #: Every optimizer class, in the order of the book.
-ALL = (SGD, Momentum, Nesterov, Adagrad, Adadelta, RMSprop, Adam, AdaMax, Nadam, AMSGrad)
+ALL = (SGD, Momentum, Nesterov, Adagrad, Adadelta, RMSprop, Adam, AdaMax, Nadam, AMSGrad, AdamW)
 
 __all__ = [c.__name__ for c in ALL] + ["ALL", "Optimizer", "State", "RunResult", "run_compiled"]
