@@ -35,6 +35,7 @@ STYLE = {
     "AdaMax": ("#88CCEE", "--"),
     "Nadam": ("#AA4499", "-."),
     "AMSGrad": ("#DDCC77", ":"),
+    "AdamW": ("#EE7733", ":"),  # Tol's "vibrant" orange: the muted scheme has no colour left
 }
 _EXTRA = ["#555555", "#BBBBBB", "#E69F00", "#56B4E9"]
 
@@ -244,7 +245,7 @@ def explorer(surface="beale", n_steps=500):
             return cls(gamma=beta1, eta=min(eta * 100, 1.0))
         if name in ("RMSprop",):
             return cls(eta=eta, gamma=beta2)
-        if name in ("Adam", "AdaMax", "Nadam", "AMSGrad"):
+        if name in ("Adam", "AdaMax", "Nadam", "AMSGrad", "AdamW"):
             return cls(eta=eta, beta1=beta1, beta2=beta2)
         return cls(eta=eta)
 
