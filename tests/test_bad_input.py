@@ -30,6 +30,8 @@ CONSTRUCTION = [
     ("unknown amsgrad max_of", lambda: gdlib.AMSGrad(max_of="max"), ValueError, "max_of must be one of"),
     ("unknown adamax placement", lambda: gdlib.AdaMax(eps_placement="inside"), ValueError, "eps_placement"),
     ("flag not bool", lambda: gdlib.Adam(bias_correction=1), TypeError, "bias_correction must be True or False"),
+    ("bool model size", lambda: gdlib.models.LinearRegression(True), ValueError, "n_features must be a whole number"),
+    ("float class count", lambda: gdlib.models.SoftmaxRegression(2, 3.0), ValueError, "n_classes must be a whole number"),
     ("non-positive psi", lambda: gdlib.Nadam(momentum_decay=0.0), ValueError, "momentum_decay must be > 0"),
     ("negative weight decay", lambda: gdlib.AdamW(weight_decay=-0.01), ValueError, "weight_decay must be >= 0"),
     ("nan weight decay", lambda: gdlib.AdamW(weight_decay=float("nan")), ValueError, "weight_decay must be finite"),

@@ -127,6 +127,17 @@ def test_plateau_schedule_cuts_the_rate_when_validation_stalls():
     assert np.all(np.diff(etas) <= 0)
 
 
+def test_plateau_counts_stalled_epochs_and_restarts_with_each_run():
+    plateau = schedules.Plateau(factor=0.5, threshold=0.1, patience=1)
+    plateau.start(10.0)
+    # 8 improves on 10 by 20%; 7.9 and 7.5 by less than 10% of the best (8): the second stall cuts η;
+    # 7.0 and 6.0 improve on the best by more than 10% again
+    assert [plateau.update(loss) for loss in (8.0, 7.9, 7.5, 7.0, 6.0)] == [1.0, 1.0, 0.5, 0.5, 0.5]
+    assert plateau.best == 6.0 and plateau.count == 0
+    plateau.start(1.0)  # a new run starts from the multiplier 1
+    assert (plateau.scale, plateau.count, plateau.best) == (1.0, 0, 1.0)
+
+
 def test_early_stopping_returns_the_best_parameters():
     d = data.blobs(n=200, p=20, n_classes=3, separation=1.0, seed=0)  # small, noisy: it overfits
     m = models.MLP(20, 3, (64,))
@@ -213,6 +224,7 @@ def test_diverge_above_must_be_a_multiple_above_one(bad):
     (dict(batch_size=10_000), ValueError, "batch_size must be between 1"),
     (dict(batch_size=2.5), TypeError, "batch_size must be a whole number"),
     (dict(epochs=0), ValueError, "epochs must be"),
+    (dict(epochs=True), ValueError, "epochs must be a whole number"),
     (dict(order="random"), ValueError, "order must be one of"),
     (dict(order="curriculum"), ValueError, "needs difficulty"),
     (dict(order="curriculum", difficulty=np.ones(3)), ValueError, "difficulty must hold"),
