@@ -37,8 +37,8 @@ Everything is seeded: the same arguments give bit-identical results.
 from __future__ import annotations
 
 import time
+from collections import namedtuple
 from dataclasses import dataclass, field
-from typing import NamedTuple
 
 import numba
 import numpy as np
@@ -54,35 +54,15 @@ from .strategies import EarlyStopping, gradient_noise_std
 DIVERGE_ABOVE = 100.0  # the default multiple of the starting training loss that counts as diverged
 
 
-class Optimizing(NamedTuple):
-    """What the optimizer's packed step updates: θ, its state buffer S, h and the counters c."""
-
-    theta: np.ndarray
-    S: np.ndarray
-    h: np.ndarray
-    c: np.ndarray
-
-
-class Batches(NamedTuple):
-    """The epoch's data: rows ``order`` of X and y in batches of ``batch_size``; the model's spec and buffers."""
-
-    X: np.ndarray
-    y: np.ndarray
-    order: np.ndarray
-    batch_size: int
-    spec: np.ndarray
-    buffers: np.ndarray
-
-
-class Settings(NamedTuple):
-    """η_t = eta · schedule_factor(schedule_kind, schedule_params, t); gradient noise (η_noise, γ); the seed."""
-
-    schedule_kind: int
-    schedule_params: np.ndarray
-    eta: float
-    noise_eta: float
-    noise_gamma: float
-    seed: int
+# The arguments of the compiled epoch, in three bundles (named tuples the compiled code unpacks).
+Optimizing = namedtuple("Optimizing", "theta S h c")
+Optimizing.__doc__ = "What the optimizer's packed step updates: θ, its state buffer S, h and the counters c."
+Batches = namedtuple("Batches", "X y order batch_size spec buffers")
+Batches.__doc__ = ("The epoch's data: rows ``order`` of X and y in batches of ``batch_size``; "
+                   "the model's spec and buffers.")
+Settings = namedtuple("Settings", "schedule_kind schedule_params eta noise_eta noise_gamma seed")
+Settings.__doc__ = ("η_t = eta · schedule_factor(schedule_kind, schedule_params, t); "
+                    "gradient noise (noise_eta, noise_gamma); the seed of the noise.")
 
 
 def _epoch_signature(dtype):

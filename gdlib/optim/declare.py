@@ -18,7 +18,7 @@ and its class sets ``hypers = HYPERS``. From that one declaration:
 * ``H``, the named slots of h for the compiled kernels: ``h[H.beta1]``.
 
 Forms are choices: ``one_of("seed", "optax")`` validates the name, and
-``constants("seed", "optax")`` (:mod:`gdlib._numba`) gives the kernels the
+``constants("seed", "optax")`` (``gdlib._numba``) gives the kernels the
 same codes by name, ``FORM.optax``.
 
 The first entry is always η (``h[0]``): schedules and the compiled loops

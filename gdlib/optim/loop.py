@@ -20,7 +20,7 @@ from .._numba import ETA, constants, jit, lookahead_signature, step_signature
 #: The compiled loops return the codes ``Status.ok`` (0), ``Status.nonfinite_gradient`` (1)
 #: and ``Status.diverged`` (2); results carry the names.
 Status = constants("ok", "nonfinite_gradient", "diverged")
-#: The names, indexed by code: ``STATUS[Status.diverged] == "diverged"``.
+#: The names indexed by code, so that ``STATUS[Status.diverged] == "diverged"``.
 STATUS = Status._fields
 STATUS_OK, STATUS_NONFINITE_GRADIENT, STATUS_DIVERGED = Status  # the codes under their former names
 
