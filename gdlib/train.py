@@ -196,7 +196,8 @@ def _validate(model, optimizer, data, epochs, batch_size, order, difficulty, ear
         _checks.positive(gradient_noise[0], "gradient noise eta")
         _checks.non_negative(gradient_noise[1], "gradient noise gamma")
     if schedule is not None and not isinstance(schedule, Schedule):
-        raise TypeError("schedule must come from gdlib.schedules (Constant, StepDecay, Exponential, InverseTime)")
+        raise TypeError("schedule must come from gdlib.schedules (Constant, StepDecay, Exponential, InverseTime, "
+                        "LinearWarmUp, Cosine, WarmRestarts, OneCycle, Ramp)")
     if plateau is not None and not isinstance(plateau, Plateau):
         raise TypeError("plateau must be a gdlib.schedules.Plateau")
     if (isinstance(diverge_above, bool) or not isinstance(diverge_above, (int, float, np.integer, np.floating))
