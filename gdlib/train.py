@@ -2,7 +2,8 @@
 
 One call of the compiled :func:`_epoch` runs a whole epoch: for every
 mini-batch it evaluates the model's loss and gradient (at the optimizer's
-look-ahead point), optionally adds annealed Gaussian gradient noise, sets the
+look-ahead point), optionally adds annealed Gaussian gradient noise and clips
+the gradient (:mod:`gdlib.clipping`), sets the
 scheduled learning rate and calls the optimizer's packed step. Python only
 runs between epochs: validation, early stopping, the plateau schedule and the
 progress bar.
@@ -43,6 +44,7 @@ import numpy as np
 
 from . import _checks
 from ._numba import _OPTIONS, lookahead_signature, step_signature
+from .clipping import NO_CLIP, ByGlobalNorm, ByValue, clip_kernel
 from .data import Split
 from .models.base import EVAL, TRAIN, loss_grad_signature
 from .optim.loop import STATUS, STATUS_DIVERGED, STATUS_OK
@@ -65,12 +67,13 @@ def _epoch_signature(dtype):
         i64, f64[::1], f64,  # schedule kind, its parameters, η · plateau factor
         f64, f64, i64,  # noise η, noise γ, seed
         f64[::1],  # per-step losses (empty: not recorded)
+        i64, f64[::1],  # clipping kind and its parameters (gdlib.clipping)
     )
 
 
 @numba.njit([_epoch_signature(np.float64), _epoch_signature(np.float32)], **_OPTIONS)
 def _epoch(step, lookahead, loss_grad, theta, S, h, c, X, y, order, batch_size, spec, buffers,
-           schedule_kind, schedule_params, eta, noise_eta, noise_gamma, seed, step_losses):
+           schedule_kind, schedule_params, eta, noise_eta, noise_gamma, seed, step_losses, clip_kind, clip_params):
     """One epoch in compiled code. Returns (steps taken, status code)."""
     n = order.size
     n_batches = (n + batch_size - 1) // batch_size
@@ -91,6 +94,8 @@ def _epoch(step, lookahead, loss_grad, theta, S, h, c, X, y, order, batch_size, 
         for i in range(g.size):
             if not np.isfinite(g[i]):
                 return b, 1
+        if clip_kind != NO_CLIP:
+            clip_kernel(clip_kind, clip_params, g)
         h[0] = eta * schedule_factor(schedule_kind, schedule_params, c[0] + 1.0)
         step(theta, g, S, h, c)
         for i in range(theta.size):
@@ -159,7 +164,7 @@ def minibatch_epoch(model, optimizer, theta, state, X, y, *, batch_size, rows):
 
 
 def _validate(model, optimizer, data, epochs, batch_size, order, difficulty, early_stopping, gradient_noise,
-              schedule, plateau, diverge_above):
+              schedule, plateau, diverge_above, clip=None):
     from .models.base import Model
     from .optim.base import Optimizer
 
@@ -198,6 +203,8 @@ def _validate(model, optimizer, data, epochs, batch_size, order, difficulty, ear
     if schedule is not None and not isinstance(schedule, Schedule):
         raise TypeError("schedule must come from gdlib.schedules (Constant, StepDecay, Exponential, InverseTime, "
                         "LinearWarmUp, Cosine, WarmRestarts, OneCycle, Ramp)")
+    if clip is not None and not isinstance(clip, (ByValue, ByGlobalNorm)):
+        raise TypeError("clip must be gdlib.clipping.ByValue(c) or gdlib.clipping.ByGlobalNorm(max_norm)")
     if plateau is not None and not isinstance(plateau, Plateau):
         raise TypeError("plateau must be a gdlib.schedules.Plateau")
     if (isinstance(diverge_above, bool) or not isinstance(diverge_above, (int, float, np.integer, np.floating))
@@ -209,7 +216,7 @@ def _validate(model, optimizer, data, epochs, batch_size, order, difficulty, ear
 
 def train(model, optimizer, data, *, epochs=10, batch_size=32, seed=0, order="shuffle", difficulty=None,
           schedule=None, plateau=None, early_stopping=None, min_delta=0.0, gradient_noise=None, theta0=None,
-          diverge_above=DIVERGE_ABOVE, dtype=np.float64, record_steps=False, progress=False):
+          diverge_above=DIVERGE_ABOVE, dtype=np.float64, record_steps=False, progress=False, clip=None):
     """Train ``model`` on ``data.X_train`` with ``optimizer``; see the module docstring.
 
     Parameters
@@ -223,6 +230,8 @@ def train(model, optimizer, data, *, epochs=10, batch_size=32, seed=0, order="sh
     early_stopping : patience in epochs; stop when the validation loss has not improved by
         more than ``min_delta`` for that many epochs, and return the best parameters.
     gradient_noise : (η_noise, γ) for σ_t² = η_noise / (1 + t)^γ.
+    clip : ``gdlib.clipping.ByValue(c)`` or ``ByGlobalNorm(max_norm)``: clip every mini-batch
+        gradient (after the noise) before the step.
     theta0 : starting parameters (copied); default ``model.init_params(seed)``.
     diverge_above : stop with status "diverged" when the training loss after an epoch exceeds
         this multiple of the loss before training, or is not finite (default 100).
@@ -230,7 +239,7 @@ def train(model, optimizer, data, *, epochs=10, batch_size=32, seed=0, order="sh
     progress : show a progress bar (tqdm; in notebooks a widget).
     """
     batch_size, difficulty = _validate(model, optimizer, data, epochs, batch_size, order, difficulty,
-                                       early_stopping, gradient_noise, schedule, plateau, diverge_above)
+                                       early_stopping, gradient_noise, schedule, plateau, diverge_above, clip)
     dtype = np.dtype(dtype)
     X, y = model.check_data(data.X_train, data.y_train, dtype)
     X_val, y_val = model.check_data(data.X_val, data.y_val, dtype)
@@ -281,7 +290,8 @@ def train(model, optimizer, data, *, epochs=10, batch_size=32, seed=0, order="sh
             optimizer._packed_step, optimizer._packed_lookahead, model._loss_grad,
             theta, state.buffer, hyper, state.counters, X, y, rows, batch_size, model.spec, buffers,
             schedule.kind, schedule.params, eta, noise_eta, noise_gamma, int(seed) * 100_003 + epoch,
-            step_losses,
+            step_losses, clip.kind if clip is not None else NO_CLIP,
+            clip.params if clip is not None else np.zeros(2),
         )
         steps += done
         if record_steps:

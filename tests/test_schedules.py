@@ -134,3 +134,22 @@ def test_bad_schedule_arguments_say_what_to_fix(make, error, words):
     with pytest.raises(error, match=None) as info:
         make()
     assert words in str(info.value)
+
+
+def test_the_range_test_sweeps_pairs_and_cuts_where_the_loss_blows_up():
+    from gdlib.range_test import lr_range_test
+
+    d = data.linear(n=64, p=3, seed=0)
+    r = lr_range_test(models.LinearRegression(3), gdlib.SGD(eta=0.3), d, start=1e-4, stop=100.0, steps=60,
+                      batch_size=8)
+    np.testing.assert_allclose(r.etas[:3], 1e-4 * (1e6 ** (np.arange(3) / 59)), rtol=1e-12)
+    assert r.diverged and len(r.etas) < 60 and len(r.losses) == len(r.etas) == len(r.smoothed)
+    assert r.suggested[0] < r.suggested[1] == r.lowest and r.etas[0] <= r.steepest <= r.lowest
+    # the loss after step k goes with η_k: the first recorded loss is the one after one tiny step
+    first = gdlib.train(models.LinearRegression(3), gdlib.SGD(eta=1e-4), d, epochs=1, batch_size=8,
+                        record_steps=True)
+    assert r.losses[0] == first.history.step_loss[1]
+    with pytest.raises(ValueError, match="larger than start"):
+        lr_range_test(models.LinearRegression(3), gdlib.SGD(), d, start=1.0, stop=0.1)
+    with pytest.raises(ValueError, match=">= 10"):
+        lr_range_test(models.LinearRegression(3), gdlib.SGD(), d, steps=5)

@@ -33,7 +33,7 @@ def test_every_row_is_visited_exactly_once_per_epoch(n, batch_size, order):
         rows = epoch_order(n, epoch, order=order, seed=5)
         steps, status = _epoch(opt._packed_step, opt._packed_lookahead, _counting_loss_grad, theta, state.buffer,
                                opt.hyper.copy(), state.counters, X, y, rows, batch_size, np.zeros(1, np.int64),
-                               counts, 0, np.zeros(2), 0.01, 0.0, 0.0, 0, batch_sizes)
+                               counts, 0, np.zeros(2), 0.01, 0.0, 0.0, 0, batch_sizes, 0, np.zeros(2))
         assert status == 0 and steps == len(batch_sizes)
         np.testing.assert_array_equal(counts, epoch)  # each row once more, none skipped or repeated
     # the last batch holds the remainder
