@@ -30,10 +30,11 @@ class RangeTest:
     """The recorded sweep and the range it suggests.
 
     ``etas[k]``, ``losses[k]``: the rate of a step and the mini-batch loss after it;
-    ``smoothed``: the moving average of ``losses``; ``lowest``: the rate at the lowest
-    smoothed loss; ``steepest``: the rate where the smoothed loss falls fastest per
-    unit of log η (after the average's first 1/(1 − β) steps); ``suggested``: (where the
-    smoothed loss has made ``fall`` of its total drop for good, ``lowest``), Smith's (base_lr, max_lr); ``diverged``: whether the
+    ``smoothed``: the moving average of ``losses``; ``lowest``: the rate at the
+    lowest smoothed loss; ``steepest``: the rate where the smoothed loss falls
+    fastest per unit of log η (after the average's first 1/(1 − β) steps);
+    ``suggested``: (where the smoothed loss has made ``fall`` of its total drop
+    for good, ``lowest``), Smith's (base_lr, max_lr); ``diverged``: whether the
     sweep was cut.
     """
 
