@@ -153,3 +153,20 @@ def test_the_range_test_sweeps_pairs_and_cuts_where_the_loss_blows_up():
         lr_range_test(models.LinearRegression(3), gdlib.SGD(), d, start=1.0, stop=0.1)
     with pytest.raises(ValueError, match=">= 10"):
         lr_range_test(models.LinearRegression(3), gdlib.SGD(), d, steps=5)
+
+
+def test_precomputed_etas_drive_run_compiled_and_schedules_hold_their_end():
+    from objectives import quadratic_gradient
+
+    sched = S.WarmRestarts(3, 2, floor=0.1)
+    etas = sched.etas(0.2, 12)
+    r = gdlib.run_compiled(gdlib.SGD(), quadratic_gradient, np.array([1.0, -2.0]), 12, eta_schedule=etas)
+    opt, theta = gdlib.SGD(), np.array([1.0, -2.0])
+    state = opt.init(theta)
+    for eta in etas:
+        g = np.empty(2)
+        quadratic_gradient(theta, g)
+        opt.step(theta, g, state, eta=eta)
+    np.testing.assert_array_equal(r.theta, theta)
+    np.testing.assert_allclose(S.OneCycle(20)(np.arange(20, 25)), 1 / (25 * 1e4), rtol=1e-12)
+    np.testing.assert_allclose(S.Ramp(1e-3, 1.0, 10)(np.arange(10, 13)), 1.0, rtol=1e-12)
