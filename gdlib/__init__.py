@@ -12,7 +12,7 @@ Quick start::
     state.m, state.v, state.t         # inspect the moments and the step count
 """
 
-from . import data, models, schedules, surfaces
+from . import clipping, data, models, range_test, schedules, second_order, surfaces
 from .optim import (
     ALL, AMSGrad, AdaMax, Adadelta, Adagrad, Adam, AdamW, Momentum, Nadam, Nesterov, Optimizer, RMSprop,
     RunResult, SGD, State, run_compiled,
@@ -25,5 +25,5 @@ __version__ = "0.1.0"
 __all__ = [
     "SGD", "Momentum", "Nesterov", "Adagrad", "Adadelta", "RMSprop", "Adam", "AdaMax", "Nadam",
     "AMSGrad", "AdamW", "ALL", "Optimizer", "State", "RunResult", "run_compiled", "trajectory", "train",
-    "data", "models", "schedules", "surfaces",
+    "data", "models", "schedules", "surfaces", "clipping", "range_test", "second_order",
 ]

@@ -3,7 +3,8 @@
 One call of the compiled :func:`_epoch` (with named arguments,
 :func:`compiled_epoch`) runs a whole epoch: for every
 mini-batch it evaluates the model's loss and gradient (at the optimizer's
-look-ahead point), optionally adds annealed Gaussian gradient noise, sets the
+look-ahead point), optionally adds annealed Gaussian gradient noise and clips
+the gradient (:mod:`gdlib.clipping`), sets the
 scheduled learning rate and calls the optimizer's packed step. Python only
 runs between epochs: validation, early stopping, the plateau schedule and the
 progress bar.
@@ -45,6 +46,7 @@ import numpy as np
 
 from . import _checks
 from ._numba import COUNTER, ETA, jit, lookahead_signature, step_signature
+from .clipping import NO_CLIP, ByGlobalNorm, ByValue, clip_kernel
 from .data import Split
 from .models.base import EVAL, TRAIN, loss_grad_signature
 from .optim.loop import STATUS, Status
@@ -60,9 +62,10 @@ Optimizing.__doc__ = "What the optimizer's packed step updates: θ, its state bu
 Batches = namedtuple("Batches", "X y order batch_size spec buffers")
 Batches.__doc__ = ("The epoch's data: rows ``order`` of X and y in batches of ``batch_size``; "
                    "the model's spec and buffers.")
-Settings = namedtuple("Settings", "schedule_kind schedule_params eta noise_eta noise_gamma seed")
+Settings = namedtuple("Settings", "schedule_kind schedule_params eta noise_eta noise_gamma seed clip_kind clip_params")
 Settings.__doc__ = ("η_t = eta · schedule_factor(schedule_kind, schedule_params, t); "
-                    "gradient noise (noise_eta, noise_gamma); the seed of the noise.")
+                    "gradient noise (noise_eta, noise_gamma); the seed of the noise; "
+                   "gradient clipping (clip_kind, clip_params; see gdlib.clipping).")
 
 
 def _epoch_signature(dtype):
@@ -75,7 +78,7 @@ def _epoch_signature(dtype):
         numba.types.FunctionType(loss_grad_signature(dtype)),
         bundle((t[::1], t[:, ::1], f64[::1], f64[::1]), Optimizing),
         bundle((t[:, ::1], t[::1], i64[::1], i64, i64[::1], f64[::1]), Batches),
-        bundle((i64, f64[::1], f64, f64, f64, i64), Settings),
+        bundle((i64, f64[::1], f64, f64, f64, i64, i64, f64[::1]), Settings),
         f64[::1],  # per-step losses (empty: not recorded)
     )
 
@@ -85,7 +88,7 @@ def _epoch(step, lookahead, loss_grad, optimizing, batches, settings, step_losse
     """One epoch in compiled code. Returns (steps taken, status code, see ``Status``)."""
     theta, S, h, c = optimizing
     X, y, order, batch_size, spec, buffers = batches
-    schedule_kind, schedule_params, eta, noise_eta, noise_gamma, seed = settings
+    schedule_kind, schedule_params, eta, noise_eta, noise_gamma, seed, clip_kind, clip_params = settings
     n = order.size
     n_batches = (n + batch_size - 1) // batch_size
     point = np.empty_like(theta)
@@ -105,6 +108,8 @@ def _epoch(step, lookahead, loss_grad, optimizing, batches, settings, step_losse
         for i in range(g.size):
             if not np.isfinite(g[i]):
                 return b, Status.nonfinite_gradient
+        if clip_kind != NO_CLIP:
+            clip_kernel(clip_kind, clip_params, g)
         h[ETA] = eta * schedule_factor(schedule_kind, schedule_params, c[COUNTER.t] + 1.0)
         step(theta, g, S, h, c)
         for i in range(theta.size):
@@ -114,7 +119,8 @@ def _epoch(step, lookahead, loss_grad, optimizing, batches, settings, step_losse
 
 
 def compiled_epoch(optimizer, theta, state, loss_grad, X, y, rows, batch_size, *, spec, buffers, hyper=None,
-                   schedule=None, eta=None, gradient_noise=(0.0, 0.0), seed=0, step_losses=None):
+                   schedule=None, eta=None, gradient_noise=(0.0, 0.0), seed=0, step_losses=None,
+                   clip=None):
     """One compiled epoch (:func:`_epoch`) with named arguments: the steps of
     :func:`minibatch_epoch`, in machine code. Updates ``theta`` and ``state`` in place.
 
@@ -122,7 +128,8 @@ def compiled_epoch(optimizer, theta, state, loss_grad, X, y, rows, batch_size, *
     signature); ``hyper`` the packed h to use (default a copy of the optimizer's;
     its learning-rate slot is overwritten every step); ``eta`` the learning rate
     the schedule multiplies (default the optimizer's η); ``step_losses``, if
-    given, receives the loss of each mini-batch. Returns (steps taken, status
+    given, receives the loss of each mini-batch; ``clip`` a
+    :class:`gdlib.clipping.ByValue` or :class:`~gdlib.clipping.ByGlobalNorm` (default none). Returns (steps taken, status
     name, one of :data:`gdlib.optim.loop.STATUS`).
     """
     schedule = schedule or Constant()
@@ -131,7 +138,8 @@ def compiled_epoch(optimizer, theta, state, loss_grad, X, y, rows, batch_size, *
         Optimizing(theta, state.buffer, optimizer.hyper.copy() if hyper is None else hyper, state.counters),
         Batches(X, y, rows, int(batch_size), spec, buffers),
         Settings(int(schedule.kind), schedule.params, float(optimizer.eta if eta is None else eta),
-                 float(gradient_noise[0]), float(gradient_noise[1]), int(seed)),
+                 float(gradient_noise[0]), float(gradient_noise[1]), int(seed),
+                 NO_CLIP if clip is None else int(clip.kind), np.zeros(2) if clip is None else clip.params),
         np.empty(0) if step_losses is None else step_losses,
     )
     return int(steps), STATUS[status]
@@ -197,7 +205,7 @@ def minibatch_epoch(model, optimizer, theta, state, X, y, *, batch_size, rows):
 
 
 def _validate(model, optimizer, data, epochs, batch_size, order, difficulty, early_stopping, gradient_noise,
-              schedule, plateau, diverge_above):
+              schedule, plateau, diverge_above, clip=None):
     from .models.base import Model
     from .optim.base import Optimizer
 
@@ -233,7 +241,10 @@ def _validate(model, optimizer, data, epochs, batch_size, order, difficulty, ear
         _checks.positive(gradient_noise[0], "gradient noise eta")
         _checks.non_negative(gradient_noise[1], "gradient noise gamma")
     if schedule is not None and not isinstance(schedule, Schedule):
-        raise TypeError("schedule must come from gdlib.schedules (Constant, StepDecay, Exponential, InverseTime)")
+        raise TypeError("schedule must come from gdlib.schedules (Constant, StepDecay, Exponential, InverseTime, "
+                        "LinearWarmUp, Cosine, WarmRestarts, OneCycle, Ramp)")
+    if clip is not None and not isinstance(clip, (ByValue, ByGlobalNorm)):
+        raise TypeError("clip must be gdlib.clipping.ByValue(c) or gdlib.clipping.ByGlobalNorm(max_norm)")
     if plateau is not None and not isinstance(plateau, Plateau):
         raise TypeError("plateau must be a gdlib.schedules.Plateau")
     if (isinstance(diverge_above, bool) or not isinstance(diverge_above, (int, float, np.integer, np.floating))
@@ -245,7 +256,7 @@ def _validate(model, optimizer, data, epochs, batch_size, order, difficulty, ear
 
 def train(model, optimizer, data, *, epochs=10, batch_size=32, seed=0, order="shuffle", difficulty=None,
           schedule=None, plateau=None, early_stopping=None, min_delta=0.0, gradient_noise=None, theta0=None,
-          diverge_above=DIVERGE_ABOVE, dtype=np.float64, record_steps=False, progress=False):
+          diverge_above=DIVERGE_ABOVE, dtype=np.float64, record_steps=False, progress=False, clip=None):
     """Train ``model`` on ``data.X_train`` with ``optimizer``; see the module docstring.
 
     Parameters
@@ -259,6 +270,8 @@ def train(model, optimizer, data, *, epochs=10, batch_size=32, seed=0, order="sh
     early_stopping : patience in epochs; stop when the validation loss has not improved by
         more than ``min_delta`` for that many epochs, and return the best parameters.
     gradient_noise : (η_noise, γ) for σ_t² = η_noise / (1 + t)^γ.
+    clip : ``gdlib.clipping.ByValue(c)`` or ``ByGlobalNorm(max_norm)``: clip every mini-batch
+        gradient (after the noise) before the step.
     theta0 : starting parameters (copied); default ``model.init_params(seed)``.
     diverge_above : stop with status "diverged" when the training loss after an epoch exceeds
         this multiple of the loss before training, or is not finite (default 100).
@@ -266,7 +279,7 @@ def train(model, optimizer, data, *, epochs=10, batch_size=32, seed=0, order="sh
     progress : show a progress bar (tqdm; in notebooks a widget).
     """
     batch_size, difficulty = _validate(model, optimizer, data, epochs, batch_size, order, difficulty,
-                                       early_stopping, gradient_noise, schedule, plateau, diverge_above)
+                                       early_stopping, gradient_noise, schedule, plateau, diverge_above, clip)
     dtype = np.dtype(dtype)
     X, y = model.check_data(data.X_train, data.y_train, dtype)
     X_val, y_val = model.check_data(data.X_val, data.y_val, dtype)
@@ -318,7 +331,7 @@ def train(model, optimizer, data, *, epochs=10, batch_size=32, seed=0, order="sh
         done, status = compiled_epoch(
             optimizer, theta, state, model._loss_grad, X, y, rows, batch_size, spec=model.spec,
             buffers=buffers, hyper=hyper, schedule=schedule, eta=eta, gradient_noise=(noise_eta, noise_gamma),
-            seed=int(seed) * 100_003 + epoch, step_losses=step_losses,
+            seed=int(seed) * 100_003 + epoch, step_losses=step_losses, clip=clip,
         )
         steps += done
         if record_steps:

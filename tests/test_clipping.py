@@ -1,0 +1,96 @@
+"""Gradient clipping by value and by global norm: PyTorch's clip_grad_value_ / clip_grad_norm_ as
+the oracle, Pascanu et al.'s rule as the default, and the clipping inside gdlib.train."""
+
+import numpy as np
+import pytest
+import torch
+
+import gdlib
+from gdlib import clipping, data, models
+
+
+def _layers(seed, scale):
+    rng = np.random.default_rng(seed)
+    return [scale * rng.standard_normal(s) for s in ((5, 3), (3,), (3, 2), (2,))]
+
+
+def _torch_clip(layers, how, value):
+    params = [torch.nn.Parameter(torch.zeros(g.shape, dtype=torch.float64)) for g in layers]
+    for p, g in zip(params, layers):
+        p.grad = torch.tensor(g)
+    norm = None
+    if how == "value":
+        torch.nn.utils.clip_grad_value_(params, value)
+    else:
+        norm = float(torch.nn.utils.clip_grad_norm_(params, value))
+    return [p.grad.numpy() for p in params], norm
+
+
+@pytest.mark.parametrize("scale", [0.01, 1.0, 100.0])
+def test_clip_by_value_matches_torch(scale):
+    layers = _layers(0, scale)
+    ours = clipping.clip_by_value(layers, 0.5)
+    theirs, _ = _torch_clip(layers, "value", 0.5)
+    for a, b in zip(ours, theirs):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("scale", [0.01, 1.0, 100.0])
+def test_clip_by_global_norm_with_torchs_eps_matches_torch(scale):
+    layers = _layers(1, scale)
+    ours, norm = clipping.clip_by_global_norm(layers, 1.0, eps=1e-6)
+    theirs, torch_norm = _torch_clip(layers, "norm", 1.0)
+    assert norm == pytest.approx(torch_norm, rel=1e-15)
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a, b, rtol=1e-15, atol=0)
+
+
+def test_pascanus_rule_lands_exactly_on_the_threshold_and_torchs_a_hair_under():
+    g = np.array([3.0, 4.0])  # ‖g‖ = 5
+    pascanu, norm = clipping.clip_by_global_norm(g, 1.0)
+    torch_like, _ = clipping.clip_by_global_norm(g, 1.0, eps=1e-6)
+    assert norm == 5.0 and np.linalg.norm(pascanu) == pytest.approx(1.0, rel=1e-15)
+    assert np.linalg.norm(torch_like) == pytest.approx(5 / (5 + 1e-6), rel=1e-15)
+    assert np.linalg.norm(torch_like) < np.linalg.norm(pascanu)
+    np.testing.assert_array_equal(clipping.clip_by_global_norm(g, 10.0)[0], g)  # short: unchanged
+    assert g.tolist() == [3.0, 4.0]  # the input is not modified
+
+
+def test_clipping_by_norm_keeps_the_direction_and_by_value_does_not():
+    g = np.array([10.0, 0.1])
+    by_norm, _ = clipping.clip_by_global_norm(g, 1.0)
+    by_value = clipping.clip_by_value(g, 1.0)
+    assert by_norm[0] * g[1] - by_norm[1] * g[0] == pytest.approx(0.0, abs=1e-15)
+    assert by_value.tolist() == [1.0, 0.1]
+
+
+def test_train_clips_every_minibatch_gradient():
+    d = data.linear(n=20, p=2, seed=0)
+    m = models.LinearRegression(2)
+    theta0 = 30 * np.ones(m.n_params)
+    for clip in (clipping.ByGlobalNorm(0.5), clipping.ByValue(0.2)):
+        r = gdlib.train(m, gdlib.SGD(eta=0.1), d, epochs=5, batch_size="full", theta0=theta0, clip=clip)
+        theta = theta0.copy()
+        for _ in range(5):
+            g = m.gradient(theta, d.X_train, d.y_train)
+            g = (clipping.clip_by_global_norm(g, 0.5)[0] if isinstance(clip, clipping.ByGlobalNorm)
+                 else clipping.clip_by_value(g, 0.2))
+            theta -= 0.1 * g
+        np.testing.assert_allclose(r.theta, theta, rtol=1e-13)
+
+
+@pytest.mark.parametrize("call, error, words", [
+    (lambda: clipping.clip_by_value(np.ones(3), 0.0), ValueError, "c must be > 0"),
+    (lambda: clipping.clip_by_global_norm(np.ones(3), -1.0), ValueError, "max_norm must be > 0"),
+    (lambda: clipping.clip_by_global_norm([np.ones(2), np.array([np.nan])], 1.0), ValueError, "non-finite"),
+    (lambda: clipping.clip_by_global_norm([np.ones(2), [1.0]], 1.0), TypeError, "grads[1] must be a NumPy array"),
+    (lambda: clipping.clip_by_value([], 1.0), TypeError, "non-empty list"),
+    (lambda: clipping.clip_by_value(np.ones(3, dtype=int), 1.0), TypeError, "float32 or float64"),
+    (lambda: gdlib.train(models.LinearRegression(2), gdlib.SGD(), data.linear(n=20, p=2, seed=0),
+                                 batch_size="full", clip=1.0),
+     TypeError, "ByGlobalNorm"),
+])
+def test_bad_clipping_input_says_what_to_fix(call, error, words):
+    with pytest.raises(error) as info:
+        call()
+    assert words in str(info.value)
