@@ -11,6 +11,7 @@ and after go to _build/screenshots/explorer-*.png.
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 import urllib.request
@@ -50,12 +51,13 @@ def _wait(tab, expression, timeout=30.0):
     return None
 
 
-def _key(tab, key, code):
-    for kind in ("keyDown", "keyUp"):
-        tab.call("Input.dispatchKeyEvent", type=kind, key=key, code=code, windowsVirtualKeyCode=code_numbers[key])
+KEY_CODES = {"ArrowRight": 39, "ArrowDown": 40}
 
 
-code_numbers = {"ArrowRight": 39, "ArrowDown": 40}
+def _key(tab, key):
+    """A real key press (trusted keydown and keyup events) on the focused element."""
+    for kind in ("rawKeyDown", "keyUp"):
+        tab.call("Input.dispatchKeyEvent", type=kind, key=key, code=key, windowsVirtualKeyCode=KEY_CODES[key])
 
 
 def _screenshot(tab, path):
@@ -64,7 +66,6 @@ def _screenshot(tab, path):
     x, y, w, h = box
     shot = tab.call("Page.captureScreenshot", format="png", captureBeyondViewport=True,
                     clip={"x": x, "y": y, "width": max(w, 1), "height": max(h, 1), "scale": 1})
-    import base64
     path.write_bytes(base64.b64decode(shot["data"]))
 
 
@@ -74,7 +75,7 @@ def _move(tab, selector, key):
     found = _evaluate(tab, f"(() => {{ const c = document.querySelector('.gd-explorer {selector}'); "
                            "if (!c) return false; c.scrollIntoView(); c.focus(); return document.activeElement === c; })()")
     assert found, f"no focusable {selector} in the explorer"
-    _key(tab, key, key)
+    _key(tab, key)
     return _wait(tab, f"(() => {{ const s = {SIGNATURE}; return s && s !== {json.dumps(before)} ? s : ''; }})()", 10)
 
 
