@@ -138,9 +138,7 @@ def line_layer(data, filt, x, y, *, colour="#000000", width=2.0, dash=None, opac
 
 def axis(field, title, domain, *, log=False):
     """A quantitative position channel with a fixed domain (the frame does not jump as controls move)."""
-    scale = {"domain": domain, "nice": False, "zero": False}
-    if log:
-        scale["type"] = "log"
+    scale = {"domain": domain, "nice": False, **({"type": "log"} if log else {"zero": False})}
     return {"field": field, "type": "quantitative", "title": title, "scale": scale}
 
 

@@ -103,7 +103,8 @@ def _ends(data, filt, colour_enc):
         layers.append({"data": {"name": data},
                        "transform": [{"filter": filt}, {"calculate": f"datum.x[{index}]", "as": "px"},
                                      {"calculate": f"datum.y[{index}]", "as": "py"}],
-                       "mark": {"type": "point", "shape": shape, "filled": True, "size": 70, "clip": True},
+                       "mark": {"type": "point", "shape": shape, "filled": True, "size": 70, "clip": True,
+                                "angle": 45 if shape == "cross" else 0},
                        "encoding": {"x": {"field": "px", "type": "quantitative"},
                                     "y": {"field": "py", "type": "quantitative"}, "color": colour_enc}})
     return layers
@@ -169,11 +170,13 @@ def momentum(kappas=(10, 100), *, eta_L=np.round(np.arange(0.2, 3.81, 0.2), 2), 
     The rate and the regime of each direction come from :mod:`gdlib.dynamics`;
     the error curve from gdlib's own Momentum, so the figure shows one against the other.
     """
-    runs, rates, contours = [], [], []
+    runs, rates, contours, tuned = [], [], [], []
     window = ((-1.25, 1.25), (-1.25, 1.25))
     for k in kappas:
-        contours += vg.contour_rows(lambda X, Y, k=k: 0.5 * (X**2 + k * Y**2), window, levels=10, key={"k": k})
         hb, gd = dynamics.optimal_momentum(float(k), 1.0), dynamics.optimal_gd(float(k), 1.0)
+        tuned.append({"k": k, "best": f"tuned heavy ball: ρ = {hb.rate:.3f} at η·L = {hb.eta * k:.2f}, "
+                                      f"γ = {hb.gamma:.2f}; tuned GD: ρ = {gd.rate:.3f}"})
+        contours += vg.contour_rows(lambda X, Y, k=k: 0.5 * (X**2 + k * Y**2), window, levels=10, key={"k": k})
         for hL in eta_L:
             for g in gammas:
                 eta = float(hL) / k
@@ -184,15 +187,13 @@ def momentum(kappas=(10, 100), *, eta_L=np.round(np.arange(0.2, 3.81, 0.2), 2), 
                 runs.append({"k": k, "e": float(hL), "g": float(g), "x": vg.rounded(shown[:, 0], 1e-3),
                              "y": vg.rounded(shown[:, 1], 1e-3), "err": vg.rounded(np.clip(err, -40, 40), 1e-2),
                              "r": round(rate, 4),
-                             "reg": f"along μ {dynamics.regime(eta, float(g), 1.0)}, "
-                                    f"along L {dynamics.regime(eta, float(g), float(k))}",
-                             "best": f"tuned: heavy ball ρ = {hb.rate:.3f} at η·L = {hb.eta * k:.2f}, "
-                                     f"γ = {hb.gamma:.2f}; GD ρ = {gd.rate:.3f}"})
+                             "reg": f"regime along μ: {dynamics.regime(eta, float(g), 1.0)}, "
+                                    f"along L: {dynamics.regime(eta, float(g), float(k))}"})
                 rates.append({"k": k, "e": float(hL), "g": float(g), "r": round(min(rate, 1.2), 4)})
     filt = f"datum.k == kappa && {vg.equals('e', 'eta_L')} && {vg.equals('g', 'gamma')}"
     x, y = vg.axis("x", "θ₁", list(window[0])), vg.axis("y", "θ₂", list(window[1]))
     colour = STYLE["Momentum"][0]
-    paths = {"width": 300, "height": 300, "layer": [
+    paths = {"width": 250, "height": 250, "layer": [
         vg.line_layer("contours", "datum.k == kappa", x, y, colour="#888888", width=0.7, opacity=0.6, detail="id"),
         vg.line_layer("runs", filt, x, y, colour=colour, width=2),
         *_ends("runs", filt, {"value": colour}),
@@ -207,12 +208,12 @@ def momentum(kappas=(10, 100), *, eta_L=np.round(np.arange(0.2, 3.81, 0.2), 2), 
                                         "as": "pred"}],
                  "mark": {"type": "line", "color": "#000000", "strokeWidth": 1.2, "strokeDash": [4, 3], "clip": True},
                  "encoding": {"x": t, "y": {**err, "field": "pred"}, "order": {"value": None}}}
-    curves = {"width": 300, "height": 300, "layer": [
-        measured, predicted,
-        _status_text("runs", filt, "datum.reg"), _status_text("runs", filt, "datum.best", y=24)]}
-    heat = {"width": 260, "height": 300, "data": {"name": "rates"}, "transform": [{"filter": "datum.k == kappa"}],
+    curves = {"width": 290, "height": 250, "layer": [measured, predicted]}
+    texts = {"width": 580, "height": 34, "view": {"stroke": None},
+             "layer": [_status_text("runs", filt, "datum.reg", y=2), _status_text("tuned", "datum.k == kappa", "datum.best", y=18)]}
+    heat = {"width": 580, "height": 150, "data": {"name": "rates"}, "transform": [{"filter": "datum.k == kappa"}],
             "layer": [{"mark": "rect", "encoding": {
-                "x": {"field": "e", "type": "ordinal", "title": "η·L"},
+                "x": {"field": "e", "type": "ordinal", "title": "η·L", "axis": {"labelAngle": 0}},
                 "y": {"field": "g", "type": "ordinal", "title": "γ", "sort": "descending"},
                 "color": {"field": "r", "type": "quantitative", "title": "rate ρ",
                           "scale": {"scheme": "viridis", "domain": [0, 1.2], "reverse": True}}}},
@@ -223,8 +224,8 @@ def momentum(kappas=(10, 100), *, eta_L=np.round(np.arange(0.2, 3.81, 0.2), 2), 
     params = [vg.slider("eta_L", "η·L ", eta_L, 2.2 if 2.2 in eta_L else eta_L[0]),
               vg.slider("gamma", "γ ", gammas, 0.3 if 0.3 in gammas else gammas[0]),
               vg.select("kappa", "κ = L/μ ", list(kappas), kappas[0])]
-    view = vg.spec(params, {"runs": runs, "rates": rates, "contours": contours},
-                   hconcat=[paths, curves, heat], resolve={"scale": {"color": "independent"}})
+    view = vg.spec(params, {"runs": runs, "rates": rates, "contours": contours, "tuned": tuned},
+                   vconcat=[{"hconcat": [paths, curves]}, texts, heat], resolve={"scale": {"color": "independent"}})
     return vg.Explorer(view, "momentum on a quadratic", "gdlib.live.momentum()")
 
 
@@ -253,16 +254,17 @@ def adam_bias(beta1s=(0.5, 0.8, 0.9, 0.95, 0.99), beta2s=(0.9, 0.99, 0.999, 0.99
 
     rule = {"transform": [{"filter": "datum.t == t_mark"}], "mark": {"type": "rule", "color": "#999999"},
             "encoding": {"x": t}}
-    lengths = {"width": 360, "height": 280, "transform": base, "layer": [
-        {**curve("c", STYLE["Adam"][0]), "encoding": {"x": t, "y": vg.axis("c", "step length / η", [0, 6])}},
+    lengths = {"width": 290, "height": 260, "transform": base, "layer": [
+        {**curve("c", STYLE["Adam"][0]), "encoding": {"x": t, "y": vg.axis("c", "step length / η", [0.1, 100],
+                                                                           log=True)}},
         curve("u", STYLE["RMSprop"][0], [6, 3]), rule,
         {"transform": [{"filter": "datum.t == t_mark"},
-                       {"calculate": "'t = ' + datum.t + ': corrected ' + format(datum.c, '.2f') + 'η, uncorrected '"
-                                     " + format(datum.u, '.2f') + 'η'", "as": "label"}],
+                       {"calculate": "'t = ' + datum.t + ': corrected ' + format(datum.c, '.2f') + 'η (solid), '"
+                                     " + 'uncorrected ' + format(datum.u, '.2f') + 'η (dashed)'", "as": "label"}],
          "mark": {"type": "text", "align": "left", "baseline": "top", "x": 6, "y": 6}, "encoding": {"text": {"field": "label"}}}]}
-    ratio = {"width": 360, "height": 280, "transform": base, "layer": [
+    ratio = {"width": 290, "height": 260, "transform": base, "layer": [
         {**curve("measured", "#000000"), "encoding": {"x": t, "y": vg.axis("measured", "uncorrected / corrected",
-                                                                             [0, 12])}},
+                                                                             [0.01, 100], log=True)}},
         curve("formula", "#CC6677", [2, 3], 3.0), rule,
         {"transform": [{"filter": "datum.t == t_mark"},
                        {"calculate": "'t = ' + datum.t + ': measured ' + format(datum.measured, '.4f') + ', formula '"
@@ -297,11 +299,11 @@ def lr_sweep(optimizers=("SGD", "Momentum", "Adam"), *, log_etas=np.round(np.ara
     finite = [r["J"] for r in sweep if r["J"] is not None and r["J"] > 0]
     j_axis = vg.axis("J", "J after the budget (× = diverged)", [max(min(finite), 1e-16), max(finite) * 10], log=True)
     mine = "datum.o == opt && datum.b == budget"
-    curve = {"width": 340, "height": 320, "data": {"name": "sweep"}, "transform": [{"filter": mine}], "layer": [
+    curve = {"width": 290, "height": 290, "data": {"name": "sweep"}, "transform": [{"filter": mine}], "layer": [
         {"transform": [{"filter": "datum.J !== null && datum.J > 0"}],
          "mark": {"type": "line", "point": True, "clip": True}, "encoding": {"x": e_axis, "y": j_axis, "color": colour}},
         {"transform": [{"filter": "datum.J === null"}, {"calculate": str(max(finite) * 5), "as": "J"}],
-         "mark": {"type": "point", "shape": "cross", "size": 90, "filled": True, "color": "black"},
+         "mark": {"type": "point", "shape": "cross", "angle": 45, "size": 90, "filled": True, "color": "black"},
          "encoding": {"x": e_axis, "y": {"field": "J", "type": "quantitative"}}},
         {"transform": [{"filter": vg.equals("e", "log_eta")}], "mark": {"type": "rule", "color": "red"},
          "encoding": {"x": e_axis}}]}
@@ -313,7 +315,7 @@ def lr_sweep(optimizers=("SGD", "Momentum", "Adam"), *, log_etas=np.round(np.ara
             "encoding": {"x": x, "y": y, "color": colour, "order": {"value": None}}}
     label = ("datum.o + ', η = ' + format(pow(10, datum.e), '.2e') + ', ' + datum.b + ' steps: ' + "
              "(datum.J === null ? 'diverged' : 'J = ' + format(datum.J, '.3g'))")
-    paths = {"width": 340, "height": 320, "layer": [
+    paths = {"width": 290, "height": 290, "layer": [
         vg.line_layer("contours", None, x, y, colour="#888888", width=0.7, opacity=0.6, detail="id"), path,
         _status_text("sweep", f"{mine} && {vg.equals('e', 'log_eta')}", label)]}
     params = [vg.select("opt", "optimizer ", list(optimizers), optimizers[0]),
