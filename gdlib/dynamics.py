@@ -146,7 +146,7 @@ def nesterov_rate(eta, gamma, eigenvalues):
 
 
 def gd_rate(eta, eigenvalues):
-    """Gradient descent's rate max over λ of |1 − ηλ|."""
+    """Gradient descent's rate: the largest abs(1 − ηλ) over the curvatures λ."""
     eta = _checks.positive(eta, "eta")
     return float(np.max(np.abs(1.0 - eta * curvatures(eigenvalues))))
 
