@@ -61,11 +61,11 @@ def _key(tab, key):
 
 
 def _screenshot(tab, path):
-    # from the top of the page, so that the theme's sticky header does not cover the explorer
-    box = _evaluate(tab, "(() => { window.scrollTo(0, 0); const e = document.querySelector('.gd-explorer'); "
-                         "const r = e.getBoundingClientRect(); return [r.x, r.y, r.width, r.height]; })()")
-    x, y, w, h = box
-    shot = tab.call("Page.captureScreenshot", format="png", captureBeyondViewport=True,
+    """The explorer, centred in the 1400x1000 viewport (clear of the theme's sticky header)."""
+    x, y, w, h = _evaluate(tab, "(() => { const e = document.querySelector('.gd-explorer'); "
+                                "e.scrollIntoView({block: 'center'}); const r = e.getBoundingClientRect(); "
+                                "return [r.x + scrollX, r.y + scrollY, r.width, r.height]; })()")
+    shot = tab.call("Page.captureScreenshot", format="png",
                     clip={"x": x, "y": y, "width": max(w, 1), "height": max(h, 1), "scale": 1})
     path.write_bytes(base64.b64decode(shot["data"]))
 
