@@ -25,7 +25,7 @@ student:
 	$(PY) -m pip install --quiet -c constraints.txt -e ".[student]"
 	@echo "ready: $(VENV)/bin/jupyter lab exercises/"
 
-# MathJax and the widget renderer, served by the book itself (read offline).
+# MathJax, the widget renderer and Vega-Lite (the explorers), served by the book itself (read offline).
 $(ASSETS): book/_assets/package.json book/_assets/package-lock.json book/_ext/vendor_assets.py
 	npm ci --prefix book/_assets --ignore-scripts --no-audit --no-fund --loglevel=error
 	$(PY) book/_ext/vendor_assets.py

@@ -212,14 +212,15 @@ _PLAYER_SYMBOLS = {
 def explorer(surface="beale", n_steps=500):
     """An ipywidgets explorer: choose optimizer, η, β1/γ, β2 and start; the path redraws.
 
-    In a live notebook the plot follows the controls. In the static book the
-    controls still show, with the figure for their initial values, since no
-    Python runs behind the page; the surrounding text says so.
+    In a live notebook the plot follows the controls, for any value. The static
+    book shows :func:`gdlib.explore.race` instead, whose controls pick among
+    runs computed over a grid when the book was built.
     """
     import ipywidgets as w
     from IPython.display import display
 
     from . import optim
+    from .explore import make_optimizer
     from .trajectory import trajectory
 
     surf = _surface(surface)
@@ -236,22 +237,9 @@ def explorer(surface="beale", n_steps=500):
     )
     out = w.Output()
 
-    def build(name, log_eta, beta1, beta2):
-        cls = getattr(optim, name)
-        eta = 10.0**log_eta
-        if name in ("Momentum", "Nesterov"):
-            return cls(eta=eta, gamma=beta1)
-        if name in ("Adadelta",):
-            return cls(gamma=beta1, eta=min(eta * 100, 1.0))
-        if name in ("RMSprop",):
-            return cls(eta=eta, gamma=beta2)
-        if name in ("Adam", "AdaMax", "Nadam", "AMSGrad", "AdamW"):
-            return cls(eta=eta, beta1=beta1, beta2=beta2)
-        return cls(eta=eta)
-
     def redraw(*_):
         values = {k: c.value for k, c in controls.items()}
-        opt = build(values["name"], values["log_eta"], values["beta1"], values["beta2"])
+        opt = make_optimizer(values["name"], values["log_eta"], values["beta1"], values["beta2"])
         run = trajectory(opt, surf, (values["x"], values["y"]), n_steps)
         with out:
             out.clear_output(wait=True)

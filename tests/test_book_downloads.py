@@ -9,53 +9,19 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 import time
 import urllib.request
 from pathlib import Path
 
 import nbformat
 import pytest
-import websocket
 
-from browser import CHROMIUM, serve
+from browser import CHROMIUM, DevTools, chromium, serve
 
 HTML_DIR = Path(__file__).resolve().parents[1] / "_build" / "html"
 
 pytestmark = [pytest.mark.skipif(not (HTML_DIR / "index.html").exists(), reason="the book is not built: make book"),
               pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (make test installs it)")]
-
-
-class DevTools:
-    """The few DevTools-protocol calls the test needs, on one websocket."""
-
-    def __init__(self, url):
-        self.ws = websocket.create_connection(url, timeout=30)
-        self.next_id = 0
-
-    def call(self, method, **params):
-        self.next_id += 1
-        self.ws.send(json.dumps({"id": self.next_id, "method": method, "params": params}))
-        while True:
-            message = json.loads(self.ws.recv())
-            if message.get("id") == self.next_id:
-                assert "error" not in message, message
-                return message.get("result", {})
-
-
-def _chromium(profile):
-    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-           "--no-first-run", "--disable-component-update", "--disable-sync",
-           "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1", f"--user-data-dir={profile}",
-           "--remote-debugging-port=0", "about:blank"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    port_file = Path(profile) / "DevToolsActivePort"
-    for _ in range(300):
-        if port_file.exists() and port_file.read_text().strip():
-            return proc, int(port_file.read_text().split()[0])
-        time.sleep(0.1)
-    proc.kill()
-    raise AssertionError("Chromium did not open its DevTools port")
 
 
 def _chapter_exercises():
@@ -76,7 +42,7 @@ def test_chapters_with_exercises_link_the_released_notebooks():
 
 def _click_download(url, downloads, profile):
     """Open ``url``, click its first exercise download, and wait for the file; returns the link's href."""
-    proc, port = _chromium(profile)
+    proc, port = chromium(profile)
     try:
         version = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/version", timeout=10))
         browser = DevTools(version["webSocketDebuggerUrl"])

@@ -3,7 +3,9 @@
 Run by ``make book`` after ``npm ci`` has installed book/_assets (versions
 pinned in package-lock.json). Only what the pages load is copied: MathJax 3
 (the TeX-to-CHTML bundle, its fonts and the components it loads lazily) and
-the Jupyter widgets renderer with RequireJS.
+the Jupyter widgets renderer with RequireJS, and Vega, Vega-Lite and
+vega-embed for the explorers that work on the static page (gdlib/explore.py;
+book/_ext/explorers.py adds them to the pages that show one).
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ VENDOR = BOOK / "_static" / "vendor"
 
 MATHJAX_KEEP = ["tex-chtml-full.js", "output/chtml/fonts/woff-v2", "a11y", "ui", "input/tex/extensions", "adaptors",
                 "sre/mathmaps"]
+#: (npm package, UMD bundle), in the order the pages load them.
+VEGA = [("vega", "vega.min.js"), ("vega-lite", "vega-lite.min.js"), ("vega-embed", "vega-embed.min.js")]
 WIDGET_SUFFIXES = {".woff", ".woff2", ".ttf", ".eot", ".svg"}
 
 
@@ -41,6 +45,9 @@ def main():
         if font.suffix in WIDGET_SUFFIXES:
             shutil.copy2(font, VENDOR / "widgets" / font.name)
     shutil.copy2(MODULES / "requirejs" / "require.js", VENDOR / "widgets" / "require.js")
+    (VENDOR / "vega").mkdir(parents=True)
+    for package, name in VEGA:
+        shutil.copy2(MODULES / package / "build" / name, VENDOR / "vega" / name)
     size = sum(f.stat().st_size for f in VENDOR.rglob("*") if f.is_file())
     print(f"vendored book assets into {VENDOR.relative_to(BOOK.parent)} ({size / 1e6:.1f} MB)")
 
