@@ -373,4 +373,5 @@ class SandboxCaller:
         try:
             return wire.decode(answer["result"]), [wire.decode(a) for a in answer["after"]]
         except wire.Unreadable as exc:
+            self.close()  # whatever wrote it, the next call starts from a fresh process
             raise WrongShape(str(exc)) from None
