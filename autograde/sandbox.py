@@ -15,10 +15,10 @@ Design (why the grade cannot be faked, and why the grader cannot be harmed):
     by killing bwrap, the namespace ends and everything it started with it);
   - a file system built from an allow-list: the Python runtime (its
     site-packages hidden), the system's shared libraries, NumPy, Numba and
-    llvmlite, the child script and its codec (``wire.py``), all read-only, plus a private tmpfs as
-    working directory. The course directory, ``solutions/``, ``submitted/``,
-    the gradebook, home directories and the host's ``/tmp`` are not there at
-    all;
+    llvmlite, the child script and its codec (``wire.py``), all read-only,
+    plus a private tmpfs as working directory. The course directory,
+    ``solutions/``, ``submitted/``, the gradebook, home directories and the
+    host's ``/tmp`` are not there at all;
   - no network (its own, empty network namespace), no capabilities, a
     non-root uid (65534): as an ordinary user through a user namespace, as
     root by dropping to uid 65534 with ``setpriv`` inside the sandbox.
@@ -62,8 +62,8 @@ INSTALL_HINT = ("install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap; 
                 "on a Linux kernel that allows user namespaces; or, for trusted submissions only, grade with "
                 "--no-sandbox")
 # where things are inside the sandbox
-_SITE, _CHILD, _WIRE = "/sandbox/site", "/sandbox/child.py", "/sandbox/wire.py"
-_SETPRIV, _WORK = "/sandbox/setpriv", "/work"
+_SITE, _CHILD, _SETPRIV, _WORK = "/sandbox/site", "/sandbox/child.py", "/sandbox/setpriv", "/work"
+_WIRE = "/sandbox/wire.py"  # beside the child, which loads it from there
 _SYSTEM_LIBRARIES = ("/usr/lib", "/usr/lib64", "/usr/lib32", "/lib", "/lib64", "/lib32")
 
 
@@ -161,7 +161,8 @@ class Bubblewrap:
                         args += ["--tmpfs", hidden]
         for name, source in _package_dirs().items():
             args += ro(source, f"{_SITE}/{name}")
-        args += ro(CHILD, _CHILD) + ro(WIRE, _WIRE)
+        args += ro(CHILD, _CHILD)
+        args += ro(WIRE, _WIRE)
         if self.as_root:
             args += ro(self.setpriv, _SETPRIV)
         args += ["--proc", "/proc", "--dev", "/dev", "--perms", "0777", "--size", str(self.work_bytes),
