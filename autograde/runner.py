@@ -30,11 +30,11 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 
-from .caller import materialize
+from .caller import Caller, materialize
 from .errors import StudentError, WrongShape
 
 RTOL = 1e-8
@@ -184,7 +184,7 @@ class Question:
         """What ``rule`` (the reference or a mistake) returns for the case."""
         return rule(*(materialize(a) for a in case.args), **case.kwargs)
 
-    def ask(self, caller: Any, case):
+    def ask(self, caller: Caller, case):
         """(the student's answer, whether it modified an argument it must not)."""
         got, after = caller.call(self.function, *case.args, **case.kwargs)
         answer = self.read(got) if self.read else self._read(got)
@@ -222,6 +222,7 @@ class Question:
         return self.fallback(case, answer, expected)
 
     def matches(self, answer, wrong):
+        """The answer computes what the wrong rule computes."""
         return self.difference(answer, wrong) is None
 
     def fallback(self, case, answer, expected):
@@ -229,7 +230,7 @@ class Question:
         return []
 
 
-def run(question, caller, visible=False):
+def run(question: Question, caller: Caller, visible=False):
     """Check ``question`` through ``caller`` (all cases, or only the first ``question.visible``)."""
     result = QuestionResult(question.function, question.points, visible=visible)
     for case in question.cases[:question.visible] if visible else question.cases:
