@@ -58,7 +58,7 @@ bench: $(STAMP) sandbox
 	$(PY) bench/bench_sandbox.py
 
 # Mutation testing, a benchmark-like job (not part of make test): mutates gdlib/optim/ and
-# autograde/checker.py one expression at a time, runs the fast tests on each mutant with a
+# autograde/runner.py and steps.py one expression at a time, runs the fast tests on each mutant with a
 # private Numba cache, prints the score and the survivors (tools/mutants.py; hours for every
 # mutant on 2 cores: MUTANTS_ARGS="--sample 150" tests a reproducible subset).
 mutants: $(STAMP)

@@ -40,7 +40,7 @@ from pathlib import Path
 import nbformat
 
 from . import course
-from .checker import CaseResult, QuestionResult, check
+from .checker import CaseResult, QuestionResult, check, check_sources
 from .feedback import install_mathjax
 from .sandbox import SandboxCaller, require_sandbox
 
@@ -111,15 +111,14 @@ def _hash_files(base, paths):
 
 def check_version():
     """A hash of the checks and their references: a change grades everything again."""
-    return _hash_files(PACKAGE, [PACKAGE / name for name in ("checker.py", "references.py", "sandbox.py",
-                                                               "_child.py")])
+    return _hash_files(PACKAGE, check_sources())
 
 
 def course_version(root, assignment):
     """A hash of the assignment's source, the grading code and gdlib's sources."""
     source = Path(root) / "solutions" / assignment
     files = [p for p in source.rglob("*") if p.is_file() and ".ipynb_checkpoints" not in p.parts]
-    code = [*PACKAGE.glob("*.py"), *(PACKAGE.parent / "gdlib").rglob("*.py")]
+    code = [*PACKAGE.rglob("*.py"), *(PACKAGE.parent / "gdlib").rglob("*.py")]
     return _hash_files(source, files) + _hash_files(PACKAGE.parent, code)
 
 

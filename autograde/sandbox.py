@@ -6,7 +6,8 @@ Design (why the grade cannot be faked, and why the grader cannot be harmed):
   references (gdlib), the comparisons and the grades live only in the grading
   process: the child receives inputs and returns outputs, nothing else.
   Outputs come back as JSON with arrays as ``.npy`` bytes loaded with
-  ``allow_pickle=False``: nothing the child sends is executed by the grader.
+  ``allow_pickle=False`` (:mod:`autograde.wire`): nothing the child sends is
+  executed by the grader, and a malformed answer is the student's error.
 * The child is started by bubblewrap (``bwrap``, :class:`Bubblewrap`), which gives it:
 
   - its own PID namespace (it sees and can signal only its own processes;
@@ -14,10 +15,10 @@ Design (why the grade cannot be faked, and why the grader cannot be harmed):
     by killing bwrap, the namespace ends and everything it started with it);
   - a file system built from an allow-list: the Python runtime (its
     site-packages hidden), the system's shared libraries, NumPy, Numba and
-    llvmlite and the child script, all read-only, plus a private tmpfs as
-    working directory. The course directory, ``solutions/``, ``submitted/``,
-    the gradebook, home directories and the host's ``/tmp`` are not there at
-    all;
+    llvmlite, the child script and its codec (``wire.py``), all read-only,
+    plus a private tmpfs as working directory. The course directory,
+    ``solutions/``, ``submitted/``, the gradebook, home directories and the
+    host's ``/tmp`` are not there at all;
   - no network (its own, empty network namespace), no capabilities, a
     non-root uid (65534): as an ordinary user through a user namespace, as
     root by dropping to uid 65534 with ``setpriv`` inside the sandbox.
@@ -37,26 +38,23 @@ Design (why the grade cannot be faked, and why the grader cannot be harmed):
 
 from __future__ import annotations
 
-import base64
 import glob
-import io
 import json
 import os
 import resource
 import select
 import shutil
 import signal
-import struct
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-import numpy as np
-
-from .checker import Quadratic, Rng, StudentError
+from . import wire
+from .errors import MissingFunction, StudentCrash, StudentError, StudentTimeout, TooMuchOutput, WrongShape, raised
 
 CHILD = Path(__file__).with_name("_child.py")
+WIRE = Path(wire.__file__)  # the codec the child loads from beside itself: the only other file mounted
 ALLOWED_PACKAGES = ("numpy", "numpy.libs", "numba", "llvmlite")
 SANDBOX_UID = 65534  # "nobody": the uid the student's code runs as
 MAX_PROCESSES = 64  # processes and threads the student's code may have at once
@@ -65,6 +63,7 @@ INSTALL_HINT = ("install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap; 
                 "--no-sandbox")
 # where things are inside the sandbox
 _SITE, _CHILD, _SETPRIV, _WORK = "/sandbox/site", "/sandbox/child.py", "/sandbox/setpriv", "/work"
+_WIRE = "/sandbox/wire.py"  # beside the child, which loads it from there
 _SYSTEM_LIBRARIES = ("/usr/lib", "/usr/lib64", "/usr/lib32", "/lib", "/lib64", "/lib32")
 
 
@@ -163,6 +162,7 @@ class Bubblewrap:
         for name, source in _package_dirs().items():
             args += ro(source, f"{_SITE}/{name}")
         args += ro(CHILD, _CHILD)
+        args += ro(WIRE, _WIRE)
         if self.as_root:
             args += ro(self.setpriv, _SETPRIV)
         args += ["--proc", "/proc", "--dev", "/dev", "--perms", "0777", "--size", str(self.work_bytes),
@@ -210,55 +210,8 @@ def require_sandbox(bwrap=None):
     return sandbox
 
 
-def _encode(value):
-    if isinstance(value, Rng):
-        return {"t": "rng", "v": int(value.seed)}
-    if isinstance(value, Quadratic):
-        return {"t": "quadratic", "v": _encode(np.asarray(value.A))}
-    if isinstance(value, np.ndarray):
-        buf = io.BytesIO()
-        np.save(buf, value, allow_pickle=False)
-        return {"t": "array", "v": base64.b64encode(buf.getvalue()).decode()}
-    if isinstance(value, (bool, type(None))):
-        return {"t": "const", "v": value}
-    if isinstance(value, (int, np.integer)):
-        return {"t": "int", "v": str(int(value))}
-    if isinstance(value, (float, np.floating)):
-        return {"t": "float", "v": repr(float(value))}
-    if isinstance(value, (list, tuple)):
-        return {"t": type(value).__name__, "v": [_encode(v) for v in value]}
-    if isinstance(value, dict):
-        return {"t": "dict", "v": [[str(k), _encode(v)] for k, v in value.items()]}
-    raise TypeError(type(value))
-
-
-def _decode(obj, depth=0):
-    """Rebuild the child's answer from plain data; anything unexpected is the student's error."""
-    if depth > 20 or not isinstance(obj, dict):
-        raise StudentError("the returned value could not be read")
-    kind, value = obj.get("t"), obj.get("v")
-    if kind == "array":
-        arr = np.load(io.BytesIO(base64.b64decode(value)), allow_pickle=False)
-        if arr.dtype.kind not in "biuf":
-            raise StudentError(f"returned an array of {arr.dtype}; return numbers")
-        return arr
-    if kind == "int":
-        return int(value)
-    if kind == "float":
-        return float(value)
-    if kind == "const":
-        return value
-    if kind in ("list", "tuple"):
-        items = [_decode(v, depth + 1) for v in value]
-        return items if kind == "list" else tuple(items)
-    if kind == "dict":
-        return {str(k): _decode(v, depth + 1) for k, v in value}
-    raise StudentError("the returned value could not be read")
-
-
-
 class SandboxCaller:
-    """A :class:`autograde.checker.Caller` that runs the student's functions in a sandbox.
+    """A :class:`autograde.caller.Caller` that runs the student's functions in a sandbox.
 
     ``sandbox`` is a :class:`Bubblewrap` (see :func:`require_sandbox`); ``None`` runs the child
     with the limits but without isolation, for trusted code only."""
@@ -361,53 +314,65 @@ class SandboxCaller:
             ready, _, _ = select.select([self._answers], [], [], self.call_timeout)
             if not ready:
                 self.close()
-                raise StudentError(f"{deadline_what} took longer than {self.call_timeout:g} s (an endless loop?)")
+                raise StudentTimeout(f"{deadline_what} took longer than {self.call_timeout:g} s (an endless loop?)")
             chunk = self._answers.read(size - len(data))
             if not chunk:
                 code = self.proc.poll() if self.proc else None
                 self.close()
-                raise StudentError(f"{deadline_what} ended the Python process"
+                raise StudentCrash(f"{deadline_what} ended the Python process"
                                    + (f" (exit status {code})" if code is not None else "")
                                    + ": do not call sys.exit, os._exit or anything that stops the interpreter")
             data += chunk
         return data
 
-    def _request(self, message, what):
-        data = json.dumps(message).encode()
+    def _request(self, message, what, n_args=None):
+        """Send one request; the child's answer, its envelope checked (a failure raised as a StudentError)."""
         try:
-            self.proc.stdin.write(struct.pack(">I", len(data)) + data)
+            self.proc.stdin.write(wire.pack(message))
             self.proc.stdin.flush()
         except (BrokenPipeError, OSError):
             self.close()
-            raise StudentError(f"{what}: the Python process running your code had already stopped") from None
-        (size,) = struct.unpack(">I", self._read_exactly(4, what))
-        if size > 200_000_000:
-            self.close()
-            raise StudentError(f"{what} returned far too much data")
+            raise StudentCrash(f"{what}: the Python process running your code had already stopped") from None
         try:
-            answer = json.loads(self._read_exactly(size, what))
-        except ValueError:
+            size = wire.message_size(self._read_exactly(wire.HEADER.size, what))
+        except wire.Unreadable:
             self.close()
-            raise StudentError(f"{what}: the answer could not be read") from None
-        if not answer.get("ok"):
-            raise StudentError(f"{what}: {answer.get('error', 'failed')}")
+            raise WrongShape(f"{what} returned far too much data") from None
+        try:
+            answer = wire.answer(json.loads(self._read_exactly(size, what)), n_args)
+        except ValueError:  # not JSON, or not an answer (wire.Unreadable)
+            self.close()
+            raise WrongShape(f"{what}: the answer could not be read") from None
+        if not answer["ok"]:
+            raise self._failure(answer, what, call=n_args is not None)
         return answer
+
+    def _failure(self, answer, what, call):
+        """The StudentError subclass for a failed request (a call's, or loading a cell's)."""
+        kind, error = answer.get("kind", ""), answer.get("error") or "failed"
+        if kind == "missing":
+            return MissingFunction(f"{what}: {error}")
+        if kind == "output_limit" and call:
+            return TooMuchOutput(f"{what} printed more than {self.limits[2] >> 20} MB of output; printing was stopped")
+        if kind == "unsendable":
+            return WrongShape(f"{what}: {error}")
+        if call:
+            return raised(what, answer.get("type", ""), error.partition(": ")[2], wording="{name}: {kind}: {text}")
+        return StudentError(f"{what}: {error}")
 
     def call(self, name, *args, **kwargs):
         if name in self.timed_out:
-            raise StudentError(self.timed_out[name])
+            raise StudentTimeout(self.timed_out[name])
         if self.proc is None:
             self._start()
         try:
-            answer = self._request({"op": "call", "name": name, "args": [_encode(a) for a in args],
-                                    "kwargs": {k: _encode(v) for k, v in kwargs.items()}}, name)
-        except StudentError as exc:
-            message = str(exc)
-            if "took longer than" in message:
-                self.timed_out[name] = message
-            if "File too large" in message:
-                message = f"{name} printed more than {self.limits[2] >> 20} MB of output; printing was stopped"
-                raise StudentError(message) from None
+            answer = self._request({"op": "call", "name": name, "args": [wire.encode(a) for a in args],
+                                    "kwargs": {k: wire.encode(v) for k, v in kwargs.items()}}, name, len(args))
+        except StudentTimeout as exc:  # a function that hung once is not run again
+            self.timed_out[name] = str(exc)
             raise
-        after = [_decode(a) for a in answer.get("after", [])]
-        return _decode(answer.get("result")), after
+        try:
+            return wire.decode(answer["result"]), [wire.decode(a) for a in answer["after"]]
+        except wire.Unreadable as exc:
+            self.close()  # whatever wrote it, the next call starts from a fresh process
+            raise WrongShape(str(exc)) from None

@@ -2,27 +2,27 @@
 
 Each row is ``(label, question, namespace)``: the correct answers of
 ``submissions/correct.py`` with the function ``question`` replaced by a wrong
-one. Named mistakes come from :mod:`autograde.references` (the variants the
-checks recognise), from the early-stopping variants of :mod:`autograde.checker`
-and from the hand-written corpus ``submissions/mistakes.py``; the do-nothing
-answers return their inputs, return zeros, never update the state or raise
-``NotImplementedError``.
+one. Named mistakes come from :mod:`autograde.questions` (every mistake declared
+as a rule, which the checks recognise) and from the hand-written corpus
+``submissions/mistakes.py``; the do-nothing answers return their inputs, return
+zeros, never update the state or raise ``NotImplementedError``.
 """
 
 from __future__ import annotations
 
 import re
-from functools import partial
 from pathlib import Path
 
 import numpy as np
 
-from autograde import checker
-from autograde import references as ref
+from autograde import checker, questions
+from autograde.steps import StepQuestion
 from submissions.mistakes import MISTAKES
 
 CORRECT = (Path(__file__).parent / "submissions" / "correct.py").read_text()
-QUESTIONS = list(ref.STEP_QUESTIONS) + list(checker.FUNCTION_CHECKS)
+QUESTIONS = list(questions.QUESTIONS)
+STEP_QUESTIONS = {name: q for name, q in questions.QUESTIONS.items() if isinstance(q, StepQuestion)}
+RULE_MISTAKES = [(name, m) for name, q in questions.QUESTIONS.items() for m in q.mistakes if m.rule is not None]
 
 
 def namespace(source):
@@ -80,11 +80,14 @@ def _one_entry_not_updated(q, key):
     return step
 
 
+def mistake_rows():
+    """Every mistake declared as a rule, written as the student's function."""
+    return [(f"{name}: {m.name}", name, with_function(name, m.rule)) for name, m in RULE_MISTAKES]
+
+
 def step_rows():
     rows = []
-    for name, q in ref.STEP_QUESTIONS.items():
-        for mistake in q.mistakes:
-            rows.append((f"{name}: {mistake.name}", name, with_function(name, mistake.fn)))
+    for name, q in STEP_QUESTIONS.items():
         rows.append((f"{name}: returns its inputs unchanged", name, with_function(name, _unchanged(q))))
         rows.append((f"{name}: returns zeros", name, with_function(name, _zeros(q))))
         rows.append((f"{name}: never updates the state", name, with_function(name, _state_never_updated(q))))
@@ -96,27 +99,6 @@ def step_rows():
 
 
 # --------------------------------------------------------- function questions
-def _easgd_rows():
-    return [(f"easgd_round: {fn.__name__}", "easgd_round", with_function("easgd_round", fn))
-            for fn in (ref.easgd_new_workers_for_center, ref.easgd_mean, ref.easgd_sign)]
-
-
-def _adarevision_rows():
-    variants = dict(no_cross_term=dict(cross=False), no_revision=dict(revise=0.0), revision_sign=dict(revise=-1.0),
-                    z_not_max=dict(use_max=False))
-    return [(f"adarevision_update: {label}", "adarevision_update",
-             with_function("adarevision_update", partial(ref.adarevision_variant, **options)))
-            for label, options in variants.items()]
-
-
-def _early_rows():
-    variants = dict(off_by_one=dict(off_by_one=True), previous_epoch=dict(previous=True),
-                    ignore_delta=dict(ignore_delta=True))
-    return [(f"early_stopping: {label}", "early_stopping",
-             with_function("early_stopping", partial(checker._early_variant, **options)))
-            for label, options in variants.items()]
-
-
 DO_NOTHING = {
     "epoch_batches": ("returns one unshuffled batch", lambda n, batch_size, rng: [np.arange(n)],
                       "returns no batches", lambda n, batch_size, rng: []),
@@ -141,7 +123,7 @@ DO_NOTHING = {
 
 
 def function_rows():
-    rows = _easgd_rows() + _adarevision_rows() + _early_rows()
+    rows = []
     for name, (label1, fn1, label2, fn2) in DO_NOTHING.items():
         rows.append((f"{name}: {label1}", name, with_function(name, fn1)))
         rows.append((f"{name}: {label2}", name, with_function(name, fn2)))
@@ -156,7 +138,7 @@ def corpus_rows():
 
 
 def all_rows():
-    return step_rows() + function_rows() + corpus_rows()
+    return mistake_rows() + step_rows() + function_rows() + corpus_rows()
 
 
 def score_table():

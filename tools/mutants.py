@@ -55,7 +55,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGETS = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "gdlib" / "optim").glob("*.py")
-                 if p.name != "__init__.py") + ["autograde/checker.py"]
+                 if p.name != "__init__.py") + ["autograde/runner.py", "autograde/steps.py"]
 
 OPTIM_TESTS = ["tests/test_reference.py", "tests/test_twins.py", "tests/test_torch_oracle.py",
                "tests/test_optax_oracle.py", "tests/test_equivalences.py", "tests/test_bad_input.py"]
@@ -75,7 +75,9 @@ TESTS = {
     "gdlib/optim/adamax.py": (OPTIM_TESTS, "adamax or AdaMax"),
     "gdlib/optim/nadam.py": (OPTIM_TESTS, "nadam or Nadam"),
     "gdlib/optim/amsgrad.py": (OPTIM_TESTS, "amsgrad or AMSGrad"),
-    "autograde/checker.py": (["tests/test_exercise_checks.py", "tests/test_grading.py"], None),
+    "autograde/runner.py": (["tests/test_exercise_checks.py", "tests/test_autograde_parts.py", "tests/test_grading.py"],
+                            None),
+    "autograde/steps.py": (["tests/test_exercise_checks.py", "tests/test_grading.py"], None),
 }
 COPY = ["gdlib", "autograde", "tests", "solutions", "pyproject.toml", "nbgrader_config.py"]
 HEAVY_IMPORTS = ["numpy", "scipy", "numba", "torch", "jax", "optax", "hypothesis", "pytest", "sklearn", "nbformat"]
@@ -286,7 +288,7 @@ def prepare(workdir):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description="Mutation testing of gdlib/optim and autograde/checker.py")
+    parser = argparse.ArgumentParser(description="Mutation testing of gdlib/optim and autograde's runner")
     parser.add_argument("files", nargs="*", help=f"targets (default: {len(TARGETS)} files)")
     parser.add_argument("--list", action="store_true", help="list the mutants and stop")
     parser.add_argument("--sample", type=int, help="test a reproducible random subset of this many mutants")
