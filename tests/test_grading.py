@@ -395,7 +395,8 @@ def test_a_killed_parallel_run_resumes(graded_class):
     root, *_ = graded_class
     serial = _settled(root)
     journal = root / ".grading" / "journal.jsonl"  # the six are new again, and computed again
-    journal.write_text("".join(l for l in journal.read_text().splitlines(True) if json.loads(l)["student"] not in SIX))
+    journal.write_text("".join(line for line in journal.read_text().splitlines(True)
+                               if not any(f'"student": "{s}"' in line for s in SIX)))
     for student in SIX:
         (root / ".grading" / "results" / "adam_family" / f"{student}.json").unlink()
     start = time.time()
@@ -439,3 +440,22 @@ def test_a_killed_dask_worker_loses_nothing(graded_class, dask_client):
     assert record["killed"] in pids.values()
     assert "graded 6 of 6 submissions" in summary and "grading failed" not in summary, summary
     assert _csv_bytes(root) == serial
+
+
+def test_a_dask_worker_without_bubblewrap_stops_grading_before_it_starts():
+    """The probe's answers from every worker: one that cannot isolate is named, and nothing is graded."""
+    from autograde.cluster import probe_workers
+
+    class Workers:  # what distributed.Client.run returns for the probe: each worker's answer
+        def wait_for_workers(self, n, timeout):
+            pass
+
+        def run(self, function, *args, on_error):
+            assert function.__name__ == "_probe" and on_error == "return"
+            return {"tcp://10.0.0.1:4000": "ok",
+                    "tcp://10.0.0.2:4000": "bubblewrap (bwrap) was not found: install bubblewrap",
+                    "tcp://10.0.0.3:4000": ImportError("gdlib")}
+
+    with pytest.raises(SandboxUnavailable, match=r"10\.0\.0\.2:4000: bubblewrap \(bwrap\) was not found.*"
+                                                 r"10\.0\.0\.3:4000: ImportError"):
+        probe_workers(Workers())
