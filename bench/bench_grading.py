@@ -124,7 +124,7 @@ def main(argv=None):
         from distributed import Client, LocalCluster
 
         start = time.perf_counter()
-        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
                           silence_logs=40) as cluster, Client(cluster) as client:
             cluster_start = time.perf_counter() - start
             run("dask, 2 workers", client=client)
