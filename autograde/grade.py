@@ -16,14 +16,16 @@ the sandbox (:mod:`autograde.engine`).
      says which) as a task of plain data, here, in ``jobs`` worker processes,
      or on a Dask cluster (:mod:`autograde.cluster`), and keeps each result
      on disk as it arrives;
-  2. one nbgrader process then records them all (:func:`autograde.nbgrader_plugin.nbgrader_pass`:
-     nbgrader's autograde converter over every graded student of each
-     assignment, its ``SandboxGrade`` reading the kept results instead of
-     running the code again, then the feedback), so nbgrader starts once
-     per run, not once per student;
-  3. this process checks the scores nbgrader left in the gradebook (it alone
-     writes there besides that one nbgrader process), records those nbgrader
-     could not, journals each submission and exports the CSV.
+  2. nbgrader's converters, started once in this process, then record them
+     all (:class:`autograde.nbgrader_plugin.NbgraderSession`): the autograde
+     converter over every graded student of each assignment, its
+     ``SandboxGrade`` reading the kept results instead of running the code
+     again, then the feedback converter; nbgrader starts once per run, not
+     once per student;
+  3. this process checks the scores nbgrader left in the gradebook, records
+     those nbgrader could not, journals each submission and exports the CSV.
+     The workers only compute: the gradebook has one writer at a time, this
+     process.
 
 A submission that breaks anything gets zero for what it broke and a line
 saying why; it never stops the run, and a failure of ours leaves the grades
