@@ -230,6 +230,8 @@ def _record(root, ready, layouts, versions, checks, *, sandbox, call_timeout, pr
     db_url = f"sqlite:///{root / '.grading' / 'gradebook.db'}"
     previous, links = {}, set()
     with Gradebook(db_url) as gb:  # nothing of an earlier grading may pass for this one
+        for student in sorted({s for s, _ in ready}):  # the CSV lists students in the order the gradebook met them
+            gb.update_or_create_student(student)
         for student, assignment in sorted(ready):
             previous[student, assignment] = gradebook_scores(gb, student, assignment)
             for notebook in previous[student, assignment] or {}:
