@@ -56,6 +56,7 @@ bench: $(STAMP) sandbox
 	$(PY) bench/bench_training.py
 	$(PY) bench/bench_hogwild.py
 	$(PY) bench/bench_sandbox.py
+	$(PY) bench/bench_grading.py
 
 # Mutation testing, a benchmark-like job (not part of make test): mutates gdlib/optim/ and
 # autograde/runner.py and steps.py one expression at a time, runs the fast tests on each mutant with a

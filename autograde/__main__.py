@@ -26,8 +26,15 @@ def main(argv=None):
     gr.add_argument("--timeout", type=float, default=10.0, help="seconds one call of a student's function may take")
     gr.add_argument("--no-sandbox", action="store_true",
                     help="run the students' code WITHOUT isolation (trusted submissions only; the report says so)")
+    gr.add_argument("--jobs", "-j", type=int, default=None, metavar="N",
+                    help="grade N submissions at once on this machine (default: the number of cores)")
+    gr.add_argument("--scheduler", metavar="ADDRESS",
+                    help="grade on a Dask cluster (e.g. tcp://host:8786); every worker needs this course's "
+                         "environment and bubblewrap (checked first). The gradebook stays here")
     gr.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
+    if args.command == "grade" and args.jobs is not None and args.jobs < 1:
+        parser.error("--jobs must be at least 1")
     if args.command == "release":
         course.release(args.assignments)
         print(f"released {', '.join(args.assignments)} into exercises/")
@@ -40,7 +47,8 @@ def main(argv=None):
     try:
         summary = grade_class(args.root, args.assignments, students=args.students, force=args.force, csv=args.csv,
                               call_timeout=args.timeout, progress=not args.no_progress,
-                              sandbox=not args.no_sandbox, dry_run=args.dry_run)
+                              sandbox=not args.no_sandbox, dry_run=args.dry_run, jobs=args.jobs,
+                              client=args.scheduler)
     except UsageError as exc:
         print(f"autograde grade: {exc}", file=sys.stderr)
         return 2

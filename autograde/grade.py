@@ -1,60 +1,62 @@
 """Grade a whole class: nbgrader's workflow, with every score computed in the sandbox.
 
-One path computes scores, whoever starts it: :func:`grade_notebook` runs the
-student's answer cells (found by the grade ids the gradebook holds for the
-assignment, never by the submission's own metadata) in a
-:class:`~autograde.sandbox.SandboxCaller` and recomputes each test cell's
-score with :mod:`autograde.checker` in the grading process.
+One path computes scores, whoever starts it: the student's answer cells
+(found by the grade ids the gradebook holds for the assignment, never by the
+submission's own metadata) run in a :class:`~autograde.sandbox.SandboxCaller`
+and each test cell's score is recomputed by :mod:`autograde.checker` outside
+the sandbox (:mod:`autograde.engine`).
 
 * ``nbgrader autograde`` (the command line or the formgrader's button) runs it
   through :class:`autograde.nbgrader_plugin.SandboxGrade`, which the course's
   ``nbgrader_config.py`` puts in place of nbgrader's ``Execute``: nbgrader
   never runs a student's code in an ordinary kernel.
-* ``python -m autograde grade`` (:func:`grade_class`) runs ``nbgrader
-  autograde`` for each submission that is new or changed, checks its exit
-  status and the scores it left in the gradebook, and grades in this process
-  with the same function when nbgrader could not. A journal
-  (``.grading/journal.jsonl``) records what was graded: hashes of the
-  submission, of the course (solutions, autograde, gdlib) and of the checks,
-  and the scores written to the gradebook; anything that changed since (the
-  submission, the course, the gradebook, the feedback) is graded again.
+* ``python -m autograde grade`` (:func:`grade_class`) works in three steps:
 
-Finally ``nbgrader generate_feedback`` writes the feedback HTML and ``nbgrader
-export`` the CSV. A submission that breaks anything gets zero for what it
-broke and a line saying why; it never stops the run.
+  1. it grades every submission that is new or changed (:mod:`autograde.journal`
+     says which) as a task of plain data, here, in ``jobs`` worker processes,
+     or on a Dask cluster (:mod:`autograde.cluster`), and keeps each result
+     on disk as it arrives;
+  2. nbgrader's converters, started once in this process, then record them
+     all (:class:`autograde.nbgrader_plugin.NbgraderSession`): the autograde
+     converter over every graded student of each assignment, its
+     ``SandboxGrade`` reading the kept results instead of running the code
+     again, then the feedback converter; nbgrader starts once per run, not
+     once per student;
+  3. this process checks the scores nbgrader left in the gradebook, records
+     those nbgrader could not, journals each submission and exports the CSV.
+     The workers only compute: the gradebook has one writer at a time, this
+     process.
+
+A submission that breaks anything gets zero for what it broke and a line
+saying why; it never stops the run, and a failure of ours leaves the grades
+the gradebook held before.
 """
 
 from __future__ import annotations
 
-import difflib
-import hashlib
 import json
 import os
 import shutil
 import sys
 import tempfile
-import time
 import traceback
 from pathlib import Path
 
 import nbformat
 
-from . import course
-from .checker import CaseResult, QuestionResult, check, check_sources
+from . import course, engine, journal
+from .engine import grade_notebook, linked  # noqa: F401 (the grading API: bench, nbgrader_plugin)
+from .export import export_grades
 from .feedback import install_mathjax
-from .sandbox import SandboxCaller, require_sandbox
+from .journal import UsageError, gradebook_scores, plan  # noqa: F401 (plan: the grading API)
+from .sandbox import require_sandbox
 
-PRELUDE = "import numpy as np\nimport math\n"
-PACKAGE = Path(__file__).resolve().parent
 NO_SANDBOX_WARNING = ("WARNING: graded WITHOUT the sandbox (--no-sandbox): the students' code ran with your rights, "
                       "able to read and change every file you can. Use it for trusted submissions only.")
 
 
-class UsageError(ValueError):
-    """A name on the command line that the course does not have (one line, with a suggestion)."""
-
-
-def _trusted_cells(gb, assignment):
+# -------------------------------------------------------------- the gradebook
+def trusted_cells(gb, assignment):
     """From the gradebook (built from the instructor's source): per notebook, the
     answer cells' ids in order and the graded test cells with their points."""
     layout = {}
@@ -64,116 +66,6 @@ def _trusted_cells(gb, assignment):
         tests = {c.name: c.max_score for c in nb.grade_cells if c.cell_type == "code"}
         layout[nb.name] = (answers, tests)
     return layout
-
-
-def _student_source(path, answer_ids):
-    """The student's code: [(cell id, source)] of their answer cells, looked up by grade id, in the
-    source's order, after a prelude of the usual imports."""
-    try:
-        nb = nbformat.read(path, as_version=4)
-    except Exception as exc:  # unreadable notebook: no code
-        return None, f"the notebook could not be read ({type(exc).__name__})"
-    by_id, seen = {}, {}
-    for cell in nb.cells:
-        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-        if not isinstance(grade_id, str):
-            continue
-        seen[grade_id] = seen.get(grade_id, 0) + 1
-        if cell.get("cell_type") == "code" and grade_id in answer_ids and grade_id not in by_id:
-            by_id[grade_id] = cell.get("source", "")
-    missing = [a for a in answer_ids if a not in by_id]
-    twice = [g for g in answer_ids if seen.get(g, 0) > 1]
-    cells = [("the imports", PRELUDE)]
-    for grade_id in answer_ids:
-        source = by_id.get(grade_id, "")
-        # IPython magics and shell escapes are not Python: drop them
-        cells.append((f"cell {grade_id}",
-                      "\n".join(l for l in source.splitlines() if not l.lstrip().startswith(("%", "!")))))
-    notes = [f"answer cells missing from the notebook: {', '.join(missing)}"] if missing else []
-    notes += [f"the cell id {g} appears more than once in the notebook: only its first code cell was graded"
-              for g in twice]
-    return cells, "; ".join(notes)
-
-
-
-
-def _hash_files(base, paths):
-    """A short hash of files, named relative to ``base`` (moving the course changes nothing)."""
-    digest = hashlib.sha256()
-    for path in sorted(Path(p) for p in paths):
-        digest.update(str(path.relative_to(base)).encode() + b"\0")
-        try:
-            digest.update(f"-> {os.readlink(path)}".encode() if path.is_symlink() else path.read_bytes())
-        except OSError as exc:
-            digest.update(f"<{type(exc).__name__}>".encode())
-    return digest.hexdigest()[:16]
-
-
-def check_version():
-    """A hash of the checks and their references: a change grades everything again."""
-    return _hash_files(PACKAGE, check_sources())
-
-
-def course_version(root, assignment):
-    """A hash of the assignment's source, the grading code and gdlib's sources."""
-    source = Path(root) / "solutions" / assignment
-    files = [p for p in source.rglob("*") if p.is_file() and ".ipynb_checkpoints" not in p.parts]
-    code = [*PACKAGE.rglob("*.py"), *(PACKAGE.parent / "gdlib").rglob("*.py")]
-    return _hash_files(source, files) + _hash_files(PACKAGE.parent, code)
-
-
-def submission_hash(root, student, assignment):
-    directory = Path(root) / "submitted" / student / assignment
-    files = [p for p in directory.rglob("*") if p.is_file() or p.is_symlink()] if directory.is_dir() else []
-    return _hash_files(directory, files) + ("-link" if directory.is_symlink() else "")
-
-
-def _autograded_hash(root, student, assignment):
-    directory = Path(root) / "autograded" / student / assignment
-    return _hash_files(directory, directory.glob("*.ipynb")) if directory.is_dir() else "none"
-
-
-def linked(path):
-    """True if the notebook ``submitted/<student>/<assignment>/<notebook>.ipynb`` or a folder above it
-    (up to submitted/) is a link: a link would read someone else's work (a classmate's, the solutions)."""
-    path = Path(path)
-    return any(p.is_symlink() for p in (path, path.parent, path.parent.parent))
-
-
-def grade_notebook(path, answers, tests, sandbox, call_timeout):
-    """Grade one submitted notebook (``path``, which may be missing): {grade_id: QuestionResult}.
-    ``answers`` and ``tests`` come from the gradebook (:func:`_trusted_cells`)."""
-    path = Path(path)
-    if linked(path) or (path.exists() and not path.is_file()):
-        source, note = None, f"{path.name} is not a plain file (a link?): it was not read"
-    elif path.exists():
-        source, note = _student_source(path, answers)
-    else:
-        source, note = None, f"{path.name} was not submitted"
-    results = {}
-    caller = SandboxCaller(source or [("the imports", PRELUDE)], sandbox=sandbox, call_timeout=call_timeout)
-    try:
-        for grade_id, points in tests.items():
-            question = grade_id.removeprefix("check_")
-            if source is None:
-                result = QuestionResult(question, points, [CaseResult("submission", False, note)])
-            else:
-                try:
-                    result = check(question, caller)
-                except Exception as exc:  # a failure of ours must not cost the student: report it
-                    result = QuestionResult(question, points, [CaseResult(
-                        "grader", False, f"internal error {type(exc).__name__}")])
-                result.points = points
-            if note and source is not None:
-                result.diagnosis.append(note)
-            results[grade_id] = result
-    finally:
-        caller.close()
-    # what the sandbox noticed concerns the whole notebook: say it once, under the first question
-    first = next(iter(results.values()), None)
-    if first is not None:
-        first.diagnosis.extend(caller.notes)
-    return results
 
 
 def test_cell_outputs(result):
@@ -216,89 +108,6 @@ def _write_feedback(autograded, results):
     nbformat.write(nb, autograded)
 
 
-def _gradebook_scores(gb, student, assignment):
-    """{notebook: {grade_id: auto_score}} as the gradebook holds them now (None: not graded)."""
-    from nbgrader.api import MissingEntry
-
-    try:
-        submission = gb.find_submission(assignment, student)
-    except MissingEntry:
-        return None
-    return {nb.name: {g.name: g.auto_score for g in nb.grades if g.cell_type == "code" and g.max_score}
-            for nb in submission.notebooks}
-
-
-def _suggest(name, known, what):
-    close = difflib.get_close_matches(name, known, n=1)
-    hint = f"did you mean {close[0]}?" if close else f"known: {', '.join(sorted(known)) or 'none'}"
-    return UsageError(f"unknown {what} {name!r} ({hint})")
-
-
-def plan(root, assignments, students=None, force=False, sandbox=True):
-    """What grading would do: [(student, assignment, why)] to grade, the journal, and the versions."""
-    root = Path(root).resolve()
-    known = sorted(set(course.ASSIGNMENTS) | {p.name for p in (root / "solutions").glob("*") if p.is_dir()})
-    for name in assignments:
-        if name not in known:
-            raise _suggest(name, known, "assignment")
-    present = sorted(p.name for p in (root / "submitted").glob("*") if p.is_dir())
-    for name in students or ():
-        if name not in present:
-            raise _suggest(name, present, "student (no folder in submitted/)")
-    submissions = sorted((s, a) for a in assignments for s in present
-                         if (root / "submitted" / s / a).is_dir() and (not students or s in students))
-    journal_path = root / ".grading" / "journal.jsonl"
-    done = {}
-    if journal_path.exists():
-        for line in journal_path.read_text().splitlines():
-            try:
-                entry = json.loads(line)
-                done[(entry["student"], entry["assignment"])] = entry
-            except (ValueError, KeyError, TypeError):
-                continue  # a line cut short by an interruption: that submission is graded again
-    versions = {a: course_version(root, a) for a in assignments}
-    checks = check_version()
-    current = {}
-    db = root / ".grading" / "gradebook.db"
-    if db.exists() and not force:
-        from nbgrader.api import Gradebook
-
-        with Gradebook(f"sqlite:///{db}") as gb:
-            for s, a in submissions:
-                current[(s, a)] = _gradebook_scores(gb, s, a)
-    todo = []
-    for s, a in submissions:
-        entry = done.get((s, a))
-        if force:
-            why = "--force"
-        elif entry is None:
-            why = "new"
-        elif entry.get("submission") != submission_hash(root, s, a):
-            why = "the submission changed"
-        elif entry.get("course") != versions[a] or entry.get("checks") != checks:
-            why = "the course or the checks changed"
-        elif entry.get("sandbox") != sandbox:
-            why = "graded with another sandbox setting"
-        elif current.get((s, a)) != entry.get("gradebook"):
-            why = "the gradebook changed"
-        elif entry.get("autograded") != _autograded_hash(root, s, a):
-            why = "the autograded notebook changed"
-        elif not any((root / "feedback" / s / a).glob("*.html")):
-            why = "the feedback is missing"
-        else:
-            continue
-        todo.append((s, a, why))
-    return todo, submissions, versions, checks
-
-
-class _Nothing:
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *exc):
-        return False
-
-
 def _release_if_needed(root, assignments, versions):
     """Let the gradebook learn each assignment's cells from the instructor's source (skipped when
     the gradebook already knows this version of it)."""
@@ -310,25 +119,27 @@ def _release_if_needed(root, assignments, versions):
     except (OSError, ValueError):
         released = {}
     db = root / ".grading" / "gradebook.db"
-    stale = [] if db.exists() else list(assignments)
-    with Gradebook(f"sqlite:///{db}") if db.exists() else _Nothing() as gb:
-        for a in assignments if db.exists() else ():
-            try:
-                known = bool(gb.find_assignment(a).notebooks)
-            except MissingEntry:
-                known = False
-            if not known or released.get(a) != versions[a]:
-                stale.append(a)
+    stale = list(assignments)
+    if db.exists():
+        with Gradebook(f"sqlite:///{db}") as gb:
+            stale = []
+            for a in assignments:
+                try:
+                    known = bool(gb.find_assignment(a).notebooks)
+                except MissingEntry:
+                    known = False
+                if not known or released.get(a) != versions[a]:
+                    stale.append(a)
     if stale:
-        with tempfile.TemporaryDirectory() as scratch:
-            course.release(stale, root=root, release_dir=scratch)
+        from .nbgrader_plugin import NbgraderSession
+
+        with tempfile.TemporaryDirectory() as scratch, NbgraderSession(root) as nbg:
+            for a in stale:
+                outcome = nbg.release(a, scratch)
+                if not outcome["success"]:
+                    raise RuntimeError(f"nbgrader generate_assignment {a} failed:\n{outcome.get('error', '')}")
         released.update({a: versions[a] for a in stale})
         stamp.write_text(json.dumps(released, indent=1))
-
-
-def _say(progress, message):
-    if progress:
-        print(message, file=sys.stderr, flush=True)
 
 
 def _restore(db_url, student, assignment, previous):
@@ -347,13 +158,153 @@ def _restore(db_url, student, assignment, previous):
         pass
 
 
-def grade_class(root=course.ROOT, assignments=course.ASSIGNMENTS, *, students=None, force=False, csv="grades.csv",
-                call_timeout=10.0, progress=True, autograde_timeout=600, sandbox=True, dry_run=False):
-    """Grade every new or changed submission; export the grades. Returns the summary for the instructor.
-    Raises :class:`~autograde.sandbox.SandboxUnavailable` (nothing graded) where bubblewrap cannot
-    isolate, unless ``sandbox=False`` (trusted code only: the summary says so loudly)."""
+def _say(progress, message):
+    if progress:
+        print(message, file=sys.stderr, flush=True)
+
+
+def _nbgrader_pass(root, students, *, call_timeout, sandbox):
+    """Step 2: nbgrader's converters, started once, record the kept results of ``students``
+    ({assignment: [student]}) and write their feedback; {assignment: {step: nbgrader's outcome}}."""
+    from .nbgrader_plugin import NbgraderSession
+
+    report = {}
+    with NbgraderSession(root, call_timeout=call_timeout, no_sandbox=not sandbox,
+                         results_dir=root / ".grading" / "results") as nbg:
+        for assignment, names in sorted(students.items()):
+            report[assignment] = {"autograde": nbg.autograde(assignment, names),
+                                  "feedback": nbg.feedback(assignment, names)}
+    return report
+
+
+# ---------------------------------------------------------------- the class
+def _compute(root, todo, versions, checks, *, force, sandbox, call_timeout, jobs, client, bar, problems):
+    """Step 1: {(student, assignment): results} and {assignment: layout}, each result kept on disk."""
     from nbgrader.api import Gradebook
 
+    from .journal import load_results, result_key, store_results
+
+    results_dir = root / ".grading" / "results"
+    db_url = f"sqlite:///{root / '.grading' / 'gradebook.db'}"
+    ready, layouts, tasks, keys = {}, {}, [], {}
+    for student, assignment, _ in todo:
+        try:
+            if assignment not in layouts:
+                with Gradebook(db_url) as gb:
+                    layouts[assignment] = trusted_cells(gb, assignment)
+            keys[student, assignment] = key = result_key(root, student, assignment, course=versions[assignment],
+                                                         checks=checks, sandbox=sandbox, call_timeout=call_timeout)
+            kept = None if force else load_results(results_dir, student, assignment, key)
+            if kept is not None:  # computed by an interrupted run: not run again
+                ready[student, assignment] = kept
+            else:
+                tasks.append(engine.make_task(root, student, assignment, layouts[assignment], sandbox=sandbox,
+                                              call_timeout=call_timeout))
+        except Exception:
+            problems.append(f"{student}/{assignment}: {traceback.format_exc(limit=3)}")
+    if bar is not None:
+        bar.update(len(ready))
+    if client is not None:
+        from .cluster import run_on_dask
+
+        finished = run_on_dask(tasks, client)
+    else:
+        finished = engine.run_tasks(tasks, jobs)
+    for task, result, error in finished:
+        student, assignment = task["student"], task["assignment"]
+        if error is None:
+            store_results(results_dir, student, assignment, keys[student, assignment], result)
+            ready[student, assignment] = result
+        else:
+            problems.append(f"{student}/{assignment}: grading failed, nothing recorded: {error}")
+        if bar is not None:
+            bar.set_postfix(student=student, assignment=assignment)
+            bar.update(1)
+    return ready, layouts
+
+
+def _record(root, ready, layouts, versions, checks, *, sandbox, call_timeout, problems, progress):
+    """Steps 2 and 3: the gradebook, the feedback and the journal; how many submissions were recorded."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    db_url = f"sqlite:///{root / '.grading' / 'gradebook.db'}"
+    previous, links = {}, set()
+    with Gradebook(db_url) as gb:  # nothing of an earlier grading may pass for this one
+        for student in sorted({s for s, _ in ready}):  # the CSV lists students in the order the gradebook met them
+            gb.update_or_create_student(student)
+        for student, assignment in sorted(ready):
+            previous[student, assignment] = gradebook_scores(gb, student, assignment)
+            for notebook in previous[student, assignment] or {}:
+                for grade in gb.find_submission_notebook(notebook, assignment, student).grades:
+                    grade.auto_score = None
+        gb.db.commit()
+    for student, assignment in sorted(ready):
+        folder = root / "submitted" / student / assignment
+        if folder.is_symlink() or folder.parent.is_symlink() or any(p.is_symlink() for p in folder.rglob("*")):
+            links.add((student, assignment))  # nbgrader would follow them and show what they point to
+            for kind in ("autograded", "feedback"):
+                shutil.rmtree(root / kind / student / assignment, ignore_errors=True)
+            problems.append(f"{student}/{assignment}: links in the submission: not read, graded zero")
+    students = {}
+    for student, assignment in sorted(set(ready) - links):
+        students.setdefault(assignment, []).append(student)
+    why = "nbgrader did not record it"
+    if students:
+        _say(progress, "autograde: recording the grades and writing the feedback (nbgrader) ...")
+        try:
+            report = _nbgrader_pass(root, students, call_timeout=call_timeout, sandbox=sandbox)
+            for assignment, steps in sorted(report.items()):
+                for step, outcome in sorted(steps.items()):
+                    if not outcome.get("success"):
+                        problems.append(f"nbgrader {step} {assignment}: {outcome.get('error', '')[-300:]}".strip())
+        except Exception as exc:  # a hung or broken nbgrader: the grades are recorded below all the same
+            why = f"nbgrader failed: {type(exc).__name__}: {exc}"
+    recorded = 0
+    for student, assignment in sorted(ready):
+        try:
+            with Gradebook(db_url) as gb:
+                try:
+                    gb.find_submission(assignment, student)
+                except MissingEntry:  # nbgrader could not even record it: record it here
+                    gb.update_or_create_student(student)
+                    gb.add_submission(assignment, student)
+                held = gradebook_scores(gb, student, assignment)
+                graded = engine.as_graded(ready[student, assignment])
+                for notebook, (_, tests) in layouts[assignment].items():
+                    if all(held.get(notebook, {}).get(g) is not None for g in tests):
+                        continue  # nbgrader recorded it
+                    if (student, assignment) not in links:
+                        problems.append(f"{student}/{assignment}: {why} ({notebook}); recorded here instead")
+                    results = graded[notebook]
+                    record_scores(gb, student, assignment, notebook, results)
+                    autograded = root / "autograded" / student / assignment / f"{notebook}.ipynb"
+                    if autograded.exists():
+                        _write_feedback(autograded, results)
+                    _plain_feedback(root / "feedback" / student / assignment / f"{notebook}.html", results)
+                held = gradebook_scores(gb, student, assignment)
+        except Exception:
+            problems.append(f"{student}/{assignment}: {traceback.format_exc(limit=3)}")
+            _restore(db_url, student, assignment, previous.get((student, assignment)))
+            continue
+        journal.append(root, {
+            "student": student, "assignment": assignment,
+            "submission": journal.submission_hash(root, student, assignment), "course": versions[assignment],
+            "checks": checks, "sandbox": sandbox, "gradebook": held,
+            "autograded": journal.autograded_hash(root, student, assignment)})
+        recorded += 1
+    return recorded
+
+
+def grade_class(root=course.ROOT, assignments=course.ASSIGNMENTS, *, students=None, force=False, csv="grades.csv",
+                call_timeout=10.0, progress=True, sandbox=True, dry_run=False, jobs=None,
+                client=None):
+    """Grade every new or changed submission; export the grades. Returns the summary for the instructor.
+
+    ``jobs`` worker processes grade at once (default: the number of cores); ``client`` (a
+    :class:`distributed.Client` or a scheduler's address) grades on a Dask cluster instead.
+    Raises :class:`~autograde.sandbox.SandboxUnavailable` (nothing graded) where bubblewrap cannot
+    isolate (here, or on a Dask worker), unless ``sandbox=False`` (trusted code only: the summary
+    says so loudly)."""
     root = Path(root).resolve()
     _say(progress, f"autograde: looking at {root / 'submitted'} ...")
     todo, submissions, versions, checks = plan(root, assignments, students, force, sandbox)
@@ -361,94 +312,40 @@ def grade_class(root=course.ROOT, assignments=course.ASSIGNMENTS, *, students=No
         lines = [f"would grade {len(todo)} of {len(submissions)} submissions:"]
         lines += [f"  {s}/{a}: {why}" for s, a, why in todo]
         return "\n".join(lines)
-    box = None
-    if sandbox and todo:
-        _say(progress, "autograde: checking the sandbox (bubblewrap) ...")
-        box = require_sandbox()
-    (root / ".grading").mkdir(exist_ok=True)
-    if todo:
-        _say(progress, "autograde: preparing the gradebook ...")
-        _release_if_needed(root, assignments, versions)
-    db_url = f"sqlite:///{root / '.grading' / 'gradebook.db'}"
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
+    jobs = max(1, int(jobs or os.cpu_count() or 1))
+    closing = []
+    try:
+        if todo and client is not None:
+            from .cluster import connect, probe_workers
 
-        bar = tqdm(total=len(todo), desc="grading", unit="submission", file=sys.stderr)
-    problems, failed = [], 0
-    plugin = [f"--SandboxGrade.call_timeout={call_timeout}", f"--SandboxGrade.no_sandbox={not sandbox}"]
-    for student, assignment, _ in todo:
-        if bar is not None:
-            bar.set_postfix(student=student, assignment=assignment)
-        start = time.perf_counter()
-        folder = root / "submitted" / student / assignment
-        links = folder.is_symlink() or folder.parent.is_symlink() or any(p.is_symlink() for p in folder.rglob("*"))
-        previous = None
-        try:
-            with Gradebook(db_url) as gb:  # nothing of an earlier grading may pass for this one
-                previous = _gradebook_scores(gb, student, assignment)
-                for notebook in (previous or {}):
-                    for grade in gb.find_submission_notebook(notebook, assignment, student).grades:
-                        grade.auto_score = None
-                gb.db.commit()
-            if links:  # nbgrader would follow them and show what they point to in the feedback
-                for kind in ("autograded", "feedback"):
-                    shutil.rmtree(root / kind / student / assignment, ignore_errors=True)
-                problems.append(f"{student}/{assignment}: links in the submission: not read, graded zero")
-                out = None
-            else:
-                out = course.nbgrader(["autograde", assignment, "--student", student, "--force", "--create",
-                                       *plugin], root=root, timeout=autograde_timeout, check=False)
-            if out is not None and out.returncode != 0:
-                last = (out.stderr.strip().splitlines() or ["no message"])[-1]
-                problems.append(f"{student}/{assignment}: nbgrader autograde failed (exit {out.returncode}: "
-                                f"{last[:300]}); graded here instead")
-        except Exception as exc:  # a hung or broken nbgrader: the pass below still grades
-            problems.append(f"{student}/{assignment}: nbgrader autograde: {type(exc).__name__}; graded here instead")
-        try:
-            with Gradebook(db_url) as gb:
-                from nbgrader.api import MissingEntry
+            client, closing = connect(client)
+            _say(progress, "autograde: checking the Dask workers (each must run the sandbox) ...")
+            probe_workers(client, sandbox)
+        elif sandbox and todo:
+            _say(progress, "autograde: checking the sandbox (bubblewrap) ...")
+            engine.use_sandbox(require_sandbox())
+        (root / ".grading").mkdir(exist_ok=True)
+        if todo:
+            _say(progress, "autograde: preparing the gradebook ...")
+            _release_if_needed(root, assignments, versions)
+        problems = []
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
 
-                try:
-                    gb.find_submission(assignment, student)
-                except MissingEntry:  # nbgrader could not even record it: record it here
-                    gb.update_or_create_student(student)
-                    gb.add_submission(assignment, student)
-                held = _gradebook_scores(gb, student, assignment)
-                for notebook, (answers, tests) in _trusted_cells(gb, assignment).items():
-                    if all(held.get(notebook, {}).get(g) is not None for g in tests):
-                        continue  # nbgrader graded it in the sandbox
-                    path = root / "submitted" / student / assignment / f"{notebook}.ipynb"
-                    results = grade_notebook(path, answers, tests, box, call_timeout)
-                    record_scores(gb, student, assignment, notebook, results)
-                    autograded = root / "autograded" / student / assignment / f"{notebook}.ipynb"
-                    if autograded.exists():
-                        _write_feedback(autograded, results)
-                    else:  # nbgrader could not read it: the student still learns why
-                        _plain_feedback(root / "feedback" / student / assignment / f"{notebook}.html", results)
-                held = _gradebook_scores(gb, student, assignment)
-        except Exception:
-            problems.append(f"{student}/{assignment}: {traceback.format_exc(limit=3)}")
-            failed += 1
-            _restore(db_url, student, assignment, previous)
+            bar = tqdm(total=len(todo), desc="grading", unit="submission", file=sys.stderr)
+        try:
+            ready, layouts = _compute(root, todo, versions, checks, force=force, sandbox=sandbox,
+                                      call_timeout=call_timeout, jobs=jobs, client=client, bar=bar,
+                                      problems=problems)
+        finally:
             if bar is not None:
-                bar.update(1)
-            continue
-        with open(root / ".grading" / "journal.jsonl", "a") as journal:
-            journal.write(json.dumps({
-                "student": student, "assignment": assignment, "seconds": round(time.perf_counter() - start, 2),
-                "submission": submission_hash(root, student, assignment), "course": versions[assignment],
-                "checks": checks, "sandbox": sandbox, "gradebook": held,
-                "autograded": _autograded_hash(root, student, assignment)}) + "\n")
-        if bar is not None:
-            bar.update(1)
-    if bar is not None:
-        bar.close()
-    for assignment in sorted({a for _, a, _ in todo}):
-        _say(progress, f"autograde: writing the feedback of {assignment} ...")
-        out = course.nbgrader(["generate_feedback", assignment, "--force"], root=root, check=False)
-        if out.returncode != 0:
-            problems.append(f"nbgrader generate_feedback {assignment} failed (exit {out.returncode})")
+                bar.close()
+    finally:
+        for thing in reversed(closing):
+            thing.close()
+    recorded = _record(root, ready, layouts, versions, checks, sandbox=sandbox, call_timeout=call_timeout,
+                       problems=problems, progress=progress) if ready else 0
     if todo or not (root / "feedback" / "_static").exists():
         try:  # the feedback pages load MathJax from feedback/_static
             install_mathjax(root / "feedback")
@@ -457,9 +354,8 @@ def grade_class(root=course.ROOT, assignments=course.ASSIGNMENTS, *, students=No
     exported, db = root / csv, root / ".grading" / "gradebook.db"
     if todo or not exported.exists() or not db.exists() or exported.stat().st_mtime < db.stat().st_mtime:
         _say(progress, "autograde: exporting the grades ...")
-        course.nbgrader(["export", f"--to={exported}"], root=root)
-    graded = len(todo) - failed
-    lines = [f"graded {graded} of {len(todo)} submissions ({len(submissions) - len(todo)} already done); "
+        export_grades(root, csv)
+    lines = [f"graded {recorded} of {len(todo)} submissions ({len(submissions) - len(todo)} already done); "
              f"grades in {root / csv}, feedback in {root / 'feedback'}"]
     lines += [f"problem: {p}" for p in problems]
     if not sandbox:

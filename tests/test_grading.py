@@ -3,6 +3,7 @@ and a whole class graded with nbgrader, hostile submissions included."""
 
 import csv
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -130,7 +131,7 @@ def graded_class(tmp_path_factory):
     broken.parent.mkdir(parents=True)
     broken.write_text("{ this is not a notebook")
 
-    summary = grade_class(root, ["adam_family"], call_timeout=3, progress=False)
+    summary = grade_class(root, ["adam_family"], call_timeout=3, progress=False, jobs=1)  # serial: the reference
     with open(root / "grades.csv") as f:
         grades = {row["student_id"]: float(row["score"]) for row in csv.DictReader(f)}
     return root, summary, grades, victim
@@ -243,26 +244,42 @@ def test_a_changed_submission_is_graded_again_without_force(graded_class):
 
 
 def test_a_failure_of_the_grader_loses_no_grade(graded_class, monkeypatch):
-    """nbgrader hangs and then a bug of ours: alice keeps the grade she had."""
+    """A bug of ours before grading, or after nbgrader recorded the scores: alice keeps the grade she had,
+    and the journal grades her again next time."""
     import autograde.grade as grading
 
     root, *_ = graded_class
     before = _csv(root)
-    nbgrader = course.nbgrader
-
-    def hung(args, **kwargs):
-        if args[0] == "autograde":
-            raise subprocess.TimeoutExpired(args, 1)
-        return nbgrader(args, **kwargs)
 
     def bug(*args, **kwargs):
         raise RuntimeError("a bug of ours")
 
-    monkeypatch.setattr(grading.course, "nbgrader", hung)
-    monkeypatch.setattr(grading, "_trusted_cells", bug)
+    for module, name in ((grading, "trusted_cells"), (grading.engine, "as_graded")):
+        with monkeypatch.context() as patch:
+            patch.setattr(module, name, bug)
+            summary = grade_class(root, ["adam_family"], students=["alice"], force=True, call_timeout=3,
+                                  progress=False)
+        assert "graded 0 of 1" in summary and "a bug of ours" in summary, summary
+        assert _csv(root) == before
+    assert [s for s, _, _ in plan(root, ["adam_family"])[0]] == ["alice"]  # nbgrader wrote, we did not: again
+
+
+def test_a_hung_nbgrader_loses_no_grade(graded_class, monkeypatch):
+    """nbgrader hangs: the grades computed in the sandbox are recorded here, with a plain feedback page."""
+    import autograde.grade as grading
+
+    root, *_ = graded_class
+    before = _csv(root)
+
+    def hung(*args, **kwargs):
+        raise subprocess.TimeoutExpired("nbgrader", 1)
+
+    monkeypatch.setattr(grading, "_nbgrader_pass", hung)
     summary = grade_class(root, ["adam_family"], students=["alice"], force=True, call_timeout=3, progress=False)
-    assert "graded 0 of 1" in summary and "TimeoutExpired" in summary and "a bug of ours" in summary
+    assert "graded 1 of 1" in summary and "TimeoutExpired" in summary and "recorded here instead" in summary
     assert _csv(root) == before
+    assert "adam_step: 5.00 / 5.00 points" in (
+        root / "feedback" / "alice" / "adam_family" / "adam_family.html").read_text()
 
 
 def test_a_moved_course_is_not_graded_again(graded_class, tmp_path):
@@ -287,3 +304,158 @@ def test_grading_refuses_without_bubblewrap(tmp_path):
 def test_command_line_help():
     out = subprocess.run([sys.executable, "-m", "autograde", "grade", "--help"], capture_output=True, text=True)
     assert out.returncode == 0 and "submitted/" in out.stdout
+
+
+# --------------------------------------------- parallel and on a Dask cluster
+SIX = ["alice", "carol", "erin", "frank", "heidi", "judy"]  # honest, a mistake, os._exit, spam, a fake, unreadable
+
+
+def _csv_bytes(root):
+    return (root / "grades.csv").read_bytes()
+
+
+def _settled(root):
+    """The class graded as it stands (serially), and its CSV: the reference for the other ways."""
+    grade_class(root, ["adam_family"], call_timeout=3, progress=False, jobs=1)
+    return _csv_bytes(root)
+
+
+def _grader_processes(marker):
+    """Processes whose command line names ``marker`` (the grader, and the workers it forked)."""
+    found = []
+    for pid in os.listdir("/proc"):
+        try:
+            if pid.isdigit() and marker.encode() in Path(f"/proc/{pid}/cmdline").read_bytes():
+                found.append(int(pid))
+        except OSError:
+            pass
+    return found
+
+
+@pytest.fixture(scope="module")
+def dask_client():
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
+                                  silence_logs=40) as cluster, distributed.Client(cluster) as client:
+        yield client
+
+
+@pytest.mark.slow  # class grading (the marker's documented use); six students, one shared cluster
+def test_jobs_and_dask_give_the_same_grades(graded_class, dask_client):
+    """Six of the class (os._exit, megabytes of output, a fake check, an unreadable notebook among them)
+    graded again with --jobs 2 and on a local Dask cluster: byte-identical grades."""
+    root, *_ = graded_class
+    serial = _settled(root)
+    summary = grade_class(root, ["adam_family"], students=SIX, force=True, jobs=2, call_timeout=3, progress=False)
+    assert "graded 6 of 6 submissions" in summary, summary
+    assert _csv_bytes(root) == serial
+    summary = grade_class(root, ["adam_family"], students=SIX, force=True, client=dask_client, call_timeout=3,
+                          progress=False)
+    assert "graded 6 of 6 submissions" in summary, summary
+    assert _csv_bytes(root) == serial
+    assert "graded 0 of 0" in grade_class(root, ["adam_family"], call_timeout=3, progress=False)
+
+
+def _kill_when(target, timeout=300):
+    """A thread that SIGKILLs the process ``target()`` names as soon as it names one (None: not yet)."""
+    import signal
+    import threading
+    import time
+
+    record = {}
+
+    def watch():
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            pid = target()
+            if pid is not None:
+                record["killed"] = pid
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:  # it had already ended: the test says so
+                    record["killed"] = None
+                return
+            time.sleep(0.05)
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread, record
+
+
+def _results_since(root, t0):
+    return [p for p in (root / ".grading" / "results").glob("*/*.json") if p.stat().st_mtime > t0]
+
+
+@pytest.mark.slow  # class grading (the marker's documented use)
+def test_a_killed_parallel_run_resumes(graded_class):
+    """The grader (--jobs 2) is killed mid-run: its workers end with it, the rerun uses what was computed
+    and gives the same grades."""
+    import time
+
+    root, *_ = graded_class
+    serial = _settled(root)
+    journal = root / ".grading" / "journal.jsonl"  # the six are new again, and computed again
+    journal.write_text("".join(line for line in journal.read_text().splitlines(True)
+                               if not any(f'"student": "{s}"' in line for s in SIX)))
+    for student in SIX:
+        (root / ".grading" / "results" / "adam_family" / f"{student}.json").unlink()
+    start = time.time()
+    proc = subprocess.Popen([sys.executable, "-m", "autograde", "grade", "adam_family", "--root", str(root),
+                             *(f"--student={s}" for s in SIX), "--jobs", "2", "--timeout", "3", "--no-progress"],
+                            cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    thread, _ = _kill_when(lambda: proc.pid if len(_results_since(root, start)) >= 2 or proc.poll() is not None
+                           else None)
+    thread.join()
+    assert proc.wait() == -9, "the grader finished before it could be killed"
+    time.sleep(1)
+    assert not _grader_processes(str(root)), "a worker outlived the killed grader"
+    kept = {p: p.stat().st_mtime for p in _results_since(root, start)}
+    summary = grade_class(root, ["adam_family"], jobs=2, call_timeout=3, progress=False)
+    assert "graded 6 of 6 submissions (4 already done)" in summary, summary
+    assert _csv_bytes(root) == serial
+    assert all(p.stat().st_mtime == t for p, t in kept.items()), "a result computed before the kill was computed again"
+
+
+@pytest.mark.slow  # class grading (the marker's documented use)
+def test_a_killed_dask_worker_loses_nothing(graded_class, dask_client):
+    """A worker is killed while it grades: the scheduler runs its tasks again, no grade is lost or changed."""
+    import time
+
+    root, *_ = graded_class
+    serial = _settled(root)
+    pids = dask_client.run(os.getpid)
+    start = time.time()
+
+    def busy_worker():
+        if not _results_since(root, start):
+            return None
+        busy = [w for w, keys in dask_client.processing().items() if keys and w in pids]
+        return pids[busy[0]] if busy else None
+
+    thread, record = _kill_when(busy_worker)
+    summary = grade_class(root, ["adam_family"], students=SIX, force=True, client=dask_client, call_timeout=3,
+                          progress=False)
+    thread.join()
+    assert record["killed"] in pids.values()
+    assert "graded 6 of 6 submissions" in summary and "grading failed" not in summary, summary
+    assert _csv_bytes(root) == serial
+
+
+def test_a_dask_worker_without_bubblewrap_stops_grading_before_it_starts():
+    """The probe's answers from every worker: one that cannot isolate is named, and nothing is graded."""
+    from autograde.cluster import probe_workers
+
+    class Workers:  # what distributed.Client.run returns for the probe: each worker's answer
+        def wait_for_workers(self, n, timeout):
+            pass
+
+        def run(self, function, *args, on_error):
+            assert function.__name__ == "_probe" and on_error == "return"
+            return {"tcp://10.0.0.1:4000": "ok",
+                    "tcp://10.0.0.2:4000": "bubblewrap (bwrap) was not found: install bubblewrap",
+                    "tcp://10.0.0.3:4000": ImportError("gdlib")}
+
+    with pytest.raises(SandboxUnavailable, match=r"10\.0\.0\.2:4000: bubblewrap \(bwrap\) was not found.*"
+                                                 r"10\.0\.0\.3:4000: ImportError"):
+        probe_workers(Workers())
