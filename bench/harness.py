@@ -235,9 +235,13 @@ def compare(old_path, new_path, out=sys.stdout):
     print(f"old: {describe(old['environment'])}", file=out)
     print(f"new: {describe(new['environment'])}", file=out)
     table = []
-    for key, impls in new["rows"].items():
-        for impl, row in impls.items():
-            before = old["rows"].get(key, {}).get(impl)
+    def impls_of(rows, key):
+        entry = rows.get(key, {})
+        return entry.get("impls", entry)  # a row is {impl: ...} or {"impls": {impl: ...}, ...}
+
+    for key in new["rows"]:
+        for impl, row in impls_of(new["rows"], key).items():
+            before = impls_of(old["rows"], key).get(impl)
             if not isinstance(row, dict) or "median" not in row or not isinstance(before, dict):
                 continue
             flags = "; ".join(before.get("flags", []) + row.get("flags", []))
