@@ -57,6 +57,7 @@ bench: $(STAMP) sandbox
 	$(PY) bench/bench_hogwild.py
 	$(PY) bench/bench_sandbox.py
 	$(PY) bench/bench_grading.py
+	@echo "JSON beside each table in bench/results/; compare two runs: $(PY) bench/harness.py --compare old.json new.json"
 
 # Mutation testing, a benchmark-like job (not part of make test): mutates gdlib/optim/ and
 # autograde/runner.py and steps.py one expression at a time, runs the fast tests on each mutant with a

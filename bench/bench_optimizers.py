@@ -1,23 +1,36 @@
 """Speed of one optimizer step: gdlib against NumPy, torch.optim and the memory floor.
 
-For every optimizer, array size (10^4, 10^6, 10^7 by default) and dtype, the
-median time of one step of:
+For every optimizer of ``gdlib.ALL``, array size (10^4, 10^6, 10^7 by default)
+and dtype (float32, float64), these implementations are timed in interleaved
+rounds (``bench/harness.py``: median [IQR], re-measured and then flagged when
+below the floor or noisier than the stated bound):
 
-* ``gdlib``        ``opt.step(theta, g, state)``: the public Python call, with
-                   its validation and finite-gradient check;
-* ``gdlib nocheck``the same with ``check_finite=False``;
-* ``numpy``        the textbook NumPy transcription (``tests/reference.py``);
-* ``torch``        ``torch.optim`` with ``foreach=True``, and ``fused=True``
-                   where torch has a fused CPU kernel (Adam, AMSGrad, SGD, Adagrad);
-* ``floor``        a compiled, multi-threaded loop that reads and writes exactly
-                   the arrays the update must (θ, g and each state vector,
-                   trivial arithmetic): the time the memory system needs to
-                   move those bytes. Its bandwidth (bytes / best time) is
-                   printed too. On this machine a 10^7 float32 working set
-                   partly fits the 260 MB L3 cache, so the floor is measured at
-                   the same size rather than taken from one large-array figure.
+* ``gdlib``          ``opt.step(theta, g, state)``, the default: validation and
+                     the finite-gradient guarantee (a NaN or inf raises before
+                     anything is updated);
+* ``gdlib nocheck``  the same with ``check_finite=False``;
+* ``kernel``         the packed compiled step called directly (no Python
+                     validation, no check): ``gdlib nocheck − kernel`` is the
+                     Python overhead per step;
+* ``numpy``          the textbook NumPy transcription (``gdlib.reference``),
+                     only up to ``--numpy-max`` elements;
+* ``torch foreach``, ``torch fused``: ``torch.optim`` with ``foreach=True`` /
+                     ``fused=True`` where torch has it on the CPU;
+* ``copy``           the bandwidth probe: a compiled multi-threaded copy in
+                     place (dst += src) whose footprint equals the optimizer's
+                     working set (θ, g and the state), timed in the same rounds.
+                     Bandwidth = bytes it moves (read both, write one) / its
+                     fastest sample.
 
-Run: ``make bench`` or ``python bench/bench_optimizers.py [--sizes 1e4,1e6] [--quick]``.
+The **floor** of a step is the bytes it must move (read θ, g and each state
+vector, write θ and each state vector) / that bandwidth. A median below
+0.95 × floor is a measurement error, flagged ``!``; so is a relative IQR over
+the bound (``--spread``). Threads are pinned (``--threads``, default all cores)
+in Numba and torch.
+
+Run: ``make bench`` or ``python bench/bench_optimizers.py [--sizes 1e7] [--dtypes float32]
+[--optimizers Adam,SGD] [--json out.json]``; compare two runs with
+``python bench/harness.py --compare old.json new.json``.
 """
 
 from __future__ import annotations
@@ -25,141 +38,114 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 
-import numba
 import numpy as np
-from numba import prange
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "tests"))
+sys.path.insert(0, HERE)
+
+import harness  # noqa: E402
 
 import gdlib  # noqa: E402
-import reference as ref  # noqa: E402
+from gdlib import reference as ref  # noqa: E402
 
 try:
     import torch
 except ImportError:  # the table then has no torch columns
     torch = None
 
-# name: (gdlib factory(check_finite), reference factory(theta), torch factory(params, impl) or None,
-#        number of state vectors)
-OPTIMIZERS = {
-    "SGD": (lambda c: gdlib.SGD(0.01, check_finite=c), lambda th: ref.SGD(th, 0.01),
-            lambda p, impl: torch.optim.SGD(p, lr=0.01, **impl), 0),
-    "Momentum": (lambda c: gdlib.Momentum(check_finite=c), lambda th: ref.Momentum(th, 0.01, 0.9),
-                 lambda p, impl: torch.optim.SGD(p, lr=0.01, momentum=0.9, **impl), 1),
-    "Nesterov": (lambda c: gdlib.Nesterov(form="shifted", check_finite=c),
-                 lambda th: ref.NesterovShifted(th, 0.01, 0.9),
-                 lambda p, impl: torch.optim.SGD(p, lr=0.01, momentum=0.9, nesterov=True, **impl), 1),
-    "Adagrad": (lambda c: gdlib.Adagrad(check_finite=c), lambda th: ref.Adagrad(th, 0.01, 1e-8),
-                lambda p, impl: torch.optim.Adagrad(p, lr=0.01, **impl), 1),
-    "Adadelta": (lambda c: gdlib.Adadelta(check_finite=c), lambda th: ref.Adadelta(th, 0.9, 1e-6),
-                 lambda p, impl: torch.optim.Adadelta(p, **impl), 2),
-    "RMSprop": (lambda c: gdlib.RMSprop(check_finite=c), lambda th: ref.RMSprop(th, 0.001, 0.9, 1e-8),
-                lambda p, impl: torch.optim.RMSprop(p, lr=0.001, **impl), 1),
-    "Adam": (lambda c: gdlib.Adam(check_finite=c), lambda th: ref.Adam(th, 0.001, 0.9, 0.999, 1e-8),
-             lambda p, impl: torch.optim.Adam(p, lr=0.001, **impl), 2),
-    "AdaMax": (lambda c: gdlib.AdaMax(check_finite=c), lambda th: ref.AdaMax(th, 0.002, 0.9, 0.999),
-               lambda p, impl: torch.optim.Adamax(p, lr=0.002, **impl), 2),
-    "Nadam": (lambda c: gdlib.Nadam(check_finite=c), lambda th: ref.Nadam(th, 0.002, 0.9, 0.999, 1e-8),
-              lambda p, impl: torch.optim.NAdam(p, lr=0.002, **impl), 2),
-    "AMSGrad": (lambda c: gdlib.AMSGrad(check_finite=c), lambda th: ref.AMSGrad(th, 0.001, 0.9, 0.999, 1e-8),
-                lambda p, impl: torch.optim.Adam(p, lr=0.001, amsgrad=True, **impl), 3),
+
+def _t(cls, **kw):
+    return lambda p, impl: cls(p, **kw, **impl)
+
+
+# name: (reference factory(theta), torch factory(params, impl) or None)
+PEERS = {
+    "SGD": (lambda th: ref.SGD(th, 0.01), lambda p, i: torch.optim.SGD(p, lr=0.01, **i)),
+    "Momentum": (lambda th: ref.Momentum(th, 0.01, 0.9), lambda p, i: torch.optim.SGD(p, lr=0.01, momentum=0.9, **i)),
+    "Nesterov": (lambda th: ref.NesterovShifted(th, 0.01, 0.9),
+                 lambda p, i: torch.optim.SGD(p, lr=0.01, momentum=0.9, nesterov=True, **i)),
+    "Adagrad": (lambda th: ref.Adagrad(th, 0.01, 1e-8), lambda p, i: torch.optim.Adagrad(p, lr=0.01, **i)),
+    "Adadelta": (lambda th: ref.Adadelta(th, 0.9, 1e-6), lambda p, i: torch.optim.Adadelta(p, **i)),
+    "RMSprop": (lambda th: ref.RMSprop(th, 0.001, 0.9, 1e-8), lambda p, i: torch.optim.RMSprop(p, lr=0.001, **i)),
+    "Adam": (lambda th: ref.Adam(th, 0.001, 0.9, 0.999, 1e-8), lambda p, i: torch.optim.Adam(p, lr=0.001, **i)),
+    "AdaMax": (lambda th: ref.AdaMax(th, 0.002, 0.9, 0.999), lambda p, i: torch.optim.Adamax(p, lr=0.002, **i)),
+    "Nadam": (lambda th: ref.Nadam(th, 0.002, 0.9, 0.999, 1e-8), lambda p, i: torch.optim.NAdam(p, lr=0.002, **i)),
+    "AMSGrad": (lambda th: ref.AMSGrad(th, 0.001, 0.9, 0.999, 1e-8),
+                lambda p, i: torch.optim.Adam(p, lr=0.001, amsgrad=True, **i)),
+    "AdamW": (lambda th: ref.AdamW(th, 0.001, 0.9, 0.999, 1e-8, 0.01),
+              lambda p, i: torch.optim.AdamW(p, lr=0.001, weight_decay=0.01, **i)),
 }
+OPTIMIZERS = {cls.__name__: cls for cls in gdlib.ALL}
+COLUMNS = ("gdlib", "gdlib nocheck", "kernel", "numpy", "torch foreach", "torch fused")
 
 
-# The floor probes: read θ, g and every state vector once, write θ and every
-# state vector once, with the least arithmetic (one multiply-add each).
-@numba.njit(parallel=True, error_model="numpy", cache=True)
-def _touch0(theta, g, s):
-    for i in prange(theta.size):
-        theta[i] = theta[i] * s + g[i]
-
-
-@numba.njit(parallel=True, error_model="numpy", cache=True)
-def _touch1(theta, g, a, s):
-    for i in prange(theta.size):
-        a[i] = a[i] * s + g[i]
-        theta[i] = theta[i] * s + g[i]
-
-
-@numba.njit(parallel=True, error_model="numpy", cache=True)
-def _touch2(theta, g, a, b, s):
-    for i in prange(theta.size):
-        a[i] = a[i] * s + g[i]
-        b[i] = b[i] * s + g[i]
-        theta[i] = theta[i] * s + g[i]
-
-
-@numba.njit(parallel=True, error_model="numpy", cache=True)
-def _touch3(theta, g, a, b, c, s):
-    for i in prange(theta.size):
-        a[i] = a[i] * s + g[i]
-        b[i] = b[i] * s + g[i]
-        c[i] = c[i] * s + g[i]
-        theta[i] = theta[i] * s + g[i]
-
-
-TOUCH = (_touch0, _touch1, _touch2, _touch3)
-
-
-def median_time(call, budget):
-    """Median seconds per call; repeats enough calls per sample to last ~budget/15."""
-    call()
-    t = time.perf_counter()
-    call()
-    once = max(time.perf_counter() - t, 1e-7)
-    inner = max(1, int(budget / 15 / once))
-    samples = []
-    for _ in range(15):
-        t = time.perf_counter()
-        for _ in range(inner):
-            call()
-        samples.append((time.perf_counter() - t) / inner)
-    return float(np.median(samples)), float(np.min(samples))
-
-
-def bench_one(name, n, dtype, budget, rng):
-    make, make_ref, make_torch, n_state = OPTIMIZERS[name]
+def calls_for(name, n, dtype, rng, numpy_max):
+    """The zero-argument step calls of one row, and the bytes one step moves."""
+    cls = OPTIMIZERS[name]
+    make_ref, make_torch = PEERS.get(name, (None, None))
     theta = rng.standard_normal(n).astype(dtype)
     g = (rng.standard_normal(n) * 1e-3).astype(dtype)
-    row = {}
+    calls = {}
     for label, check in (("gdlib", True), ("gdlib nocheck", False)):
-        opt = make(check)
+        opt = cls(check_finite=check)
         th = theta.copy()
         state = opt.init(th)
-        row[label] = median_time(lambda: opt.step(th, g, state), budget)[0]
-    r = make_ref(theta.copy())
-    row["numpy"] = median_time(lambda: r.step(g), budget)[0]
-    if torch is not None:
+        calls[label] = (lambda o, t, s: lambda: o.step(t, g, s))(opt, th, state)
+    opt = cls(check_finite=False)
+    th = theta.copy()
+    state = opt.init(th)
+    h, c, buf = opt.hyper, state.counters, state.buffer
+    calls["kernel"] = lambda: opt._packed_step(th, g, buf, h, c)
+    if make_ref is not None and n <= numpy_max:
+        r = make_ref(theta.copy())
+        calls["numpy"] = lambda: r.step(g)
+    if torch is not None and make_torch is not None:
         tdtype = torch.float32 if dtype == np.float32 else torch.float64
         for label, impl in (("torch foreach", {"foreach": True}), ("torch fused", {"fused": True})):
             p = torch.nn.Parameter(torch.tensor(theta, dtype=tdtype))
             p.grad = torch.tensor(g, dtype=tdtype)
             try:
                 topt = make_torch([p], impl)
-                with torch.no_grad():
-                    row[label] = median_time(topt.step, budget)[0]
             except (RuntimeError, TypeError, ValueError):
-                row[label] = None  # no such implementation for this optimizer
-    th = theta.copy()
-    rows = [np.zeros(n, dtype=dtype) for _ in range(n_state)]
-    touch = TOUCH[n_state]
-    median, best = median_time(lambda: touch(th, g, *rows, dtype(1.0)), budget)
+                continue  # no such implementation for this optimizer on the CPU
+            calls[label] = (lambda o: lambda: o.step())(topt)
+    k = len(cls.state_names)
     itemsize = np.dtype(dtype).itemsize
-    moved = (2 + 2 * n_state + 1) * n * itemsize  # read θ, g, S; write θ, S
-    row["floor"] = median
-    row["bandwidth GB/s"] = moved / best / 1e9
-    return row
+    footprint = (2 + k) * n * itemsize
+    moved = (2 + 2 * k + 1) * n * itemsize  # read θ, g, S; write θ, S
+    probe, copy_bytes = harness.copy_probe(footprint, parallel=n >= gdlib._numba.parallel_min_size())
+    calls["copy"] = probe
+    return calls, moved, copy_bytes
 
 
-def fmt_time(seconds):
-    if seconds is None:
-        return "-"
-    if seconds < 1e-3:
-        return f"{seconds * 1e6:.1f} us"
-    return f"{seconds * 1e3:.2f} ms"
+def bench_row(name, n, dtype, rng, args):
+    calls, moved, copy_bytes = calls_for(name, n, dtype, rng, args.numpy_max)
+
+    def floor_of(result):
+        bandwidth = copy_bytes / result["copy"]["min"]
+        return {k: moved / bandwidth for k in calls if k != "copy"}
+
+    with torch.no_grad() if torch is not None else _null():
+        result = harness.measure(calls, rounds=args.rounds, sample_s=args.sample, retries=args.retries,
+                                 spread_bound=args.spread, floor_of=floor_of)
+    floor = floor_of(result)["gdlib"]
+    for row in result.values():
+        row.pop("samples") if not args.samples else None
+    return {"impls": result, "floor": floor, "bandwidth_GBps": copy_bytes / result["copy"]["min"] / 1e9,
+            "bytes_moved": moved}
+
+
+class _null:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        return False
+
+
+def ratio(a, b):
+    return f"{a['median'] / b['median']:.2f}" if a and b else "-"
 
 
 def main(argv=None):
@@ -167,32 +153,47 @@ def main(argv=None):
     parser.add_argument("--sizes", default="1e4,1e6,1e7")
     parser.add_argument("--dtypes", default="float32,float64")
     parser.add_argument("--optimizers", default=",".join(OPTIMIZERS))
-    parser.add_argument("--budget", type=float, default=0.5, help="seconds per measurement")
+    parser.add_argument("--threads", type=int, default=None, help="Numba and torch threads (default: all cores)")
+    parser.add_argument("--rounds", type=int, default=15, help="interleaved rounds per row")
+    parser.add_argument("--sample", type=float, default=0.02, help="seconds per sample")
+    parser.add_argument("--retries", type=int, default=2, help="re-measurements of a flagged row")
+    parser.add_argument("--spread", type=float, default=harness.SPREAD_BOUND, help="bound on the relative IQR")
+    parser.add_argument("--numpy-max", type=float, default=1e6, help="largest size timed with NumPy")
+    parser.add_argument("--samples", action="store_true", help="keep every sample in the JSON")
+    parser.add_argument("--json", default=os.path.join(HERE, "results", "optimizers.json"))
     args = parser.parse_args(argv)
+    threads = harness.pin_threads(args.threads)
     sizes = [int(float(s)) for s in args.sizes.split(",")]
     dtypes = [np.dtype(d).type for d in args.dtypes.split(",")]
-    names = args.optimizers.split(",")
-    if torch is not None:
-        torch.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    env = harness.environment(threads)
+    print(harness.describe(env))
+    print(f"parallel twin from {gdlib._numba.parallel_min_size()} elements; {args.rounds} interleaved rounds "
+          f"of ~{args.sample * 1e3:.0f} ms per implementation; median [IQR]; ! = flagged after "
+          f"{args.retries} re-measurements (below 0.95 x floor, or relative IQR > {args.spread:.0%})")
+    header = ("optimizer", "n", "dtype", *COLUMNS, "floor", "GB/s", "gdlib/floor", "gdlib/best torch",
+              "python overhead")
+    print("| " + " | ".join(header) + " |\n|" + "---|" * len(header), flush=True)
+    rows = {}
     rng = np.random.default_rng(0)
-    print(f"gdlib {gdlib.__version__}, numba {numba.__version__}, numpy {np.__version__}, "
-          f"torch {torch.__version__ if torch else 'absent'}, {numba.config.NUMBA_NUM_THREADS} threads, "
-          f"parallel from {gdlib._numba.parallel_min_size()} elements")
-    cols = ["gdlib", "gdlib nocheck", "numpy", "torch foreach", "torch fused", "floor"]
-    header = f"| optimizer | n | dtype | " + " | ".join(cols) + " | gdlib/floor | gdlib/best torch | floor GB/s |"
-    print(header)
-    print("|" + "---|" * (header.count("|") - 1))
     for n in sizes:
         for dtype in dtypes:
-            for name in names:
-                row = bench_one(name, n, dtype, args.budget, rng)
-                torch_times = [row.get(c) for c in ("torch foreach", "torch fused") if row.get(c)]
-                best_torch = min(torch_times) if torch_times else None
-                ratio_torch = f"{row['gdlib'] / best_torch:.2f}" if best_torch else "-"
-                print(f"| {name} | {n:.0e} | {np.dtype(dtype).name} | "
-                      + " | ".join(fmt_time(row.get(c)) for c in cols)
-                      + f" | {row['gdlib'] / row['floor']:.2f} | {ratio_torch} | {row['bandwidth GB/s']:.1f} |",
-                      flush=True)
+            for name in args.optimizers.split(","):
+                row = bench_row(name, n, dtype, rng, args)
+                key = f"{name} n={n:.0e} {np.dtype(dtype).name}"
+                rows[key] = row
+                impls = row["impls"]
+                torches = [impls[c] for c in ("torch foreach", "torch fused") if c in impls]
+                best_torch = min(torches, key=lambda r: r["median"]) if torches else None
+                overhead = impls["gdlib nocheck"]["median"] - impls["kernel"]["median"]
+                trusted = not (impls["gdlib nocheck"]["flags"] or impls["kernel"]["flags"])
+                cells = [name, f"{n:.0e}", np.dtype(dtype).name, *(harness.fmt_row(impls.get(c)) for c in COLUMNS),
+                         harness.fmt_time(row["floor"]), f"{row['bandwidth_GBps']:.0f}",
+                         f"{impls['gdlib']['median'] / row['floor']:.2f}", ratio(impls["gdlib"], best_torch),
+                         harness.fmt_time(overhead) if trusted and overhead > 0 else "(noise)"]
+                print("| " + " | ".join(cells) + " |", flush=True)
+    os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
+    env = harness.save(args.json, env, rows, meta=vars(args))
+    print(f"load average after: {harness.fmt_load(env['load_after'])}; JSON: {args.json}")
 
 
 if __name__ == "__main__":

@@ -1,32 +1,48 @@
-"""Speed of whole runs: a 2-D trajectory and a mini-batch epoch, gdlib against NumPy and PyTorch.
+"""Speed of whole runs: a 2-D trajectory and mini-batch epochs, gdlib against the compiled limit, NumPy and PyTorch.
 
-* trajectory: 10^4 Adam steps on Beale's function from (1, 1.5):
-  gdlib's compiled ``trajectory`` / a Python loop of NumPy updates
-  (``tests/reference.py``) with the analytic gradient / a PyTorch loop with
-  autograd and ``torch.optim.Adam``.
-* epoch: one epoch of mini-batch SGD with momentum (batch 32) on the digits
-  training set (1078 rows), softmax regression and an MLP 64-32-10 (tanh):
-  gdlib's ``train`` / a NumPy loop (vectorised softmax-regression gradient;
-  softmax regression only) / a PyTorch loop with autograd.
+Timed with ``bench/harness.py`` (implementations of one row interleaved round
+by round, median [IQR], re-measured then flagged ``!`` when noisier than the
+bound; threads pinned; JSON written beside the table):
 
-Medians of repeated runs after one warm-up (compilation excluded; it is cached
-across processes). Run: ``python bench/bench_training.py``.
+* trajectory: 10^4 Adam steps (η = 0.01) on Beale's function from (1, 1.5):
+  ``gdlib.trajectory`` (compiled run, every point recorded) /
+  ``run_compiled(record=False)`` / a **hand-fused** Numba loop (gradient and
+  update written out in one function: the compiled limit; its trajectory is
+  checked against gdlib's) / a Python loop of NumPy updates
+  (``gdlib.reference``) / a PyTorch autograd loop.
+* epochs of mini-batch SGD with momentum (η = 0.05, γ = 0.9): logistic
+  regression on 100,000 x 100 float64 synthetic rows, batch 64; softmax
+  regression and the MLP 64-32-10 (tanh) on the digits training set, batch 32:
+  gdlib's compiled epoch / a NumPy loop (vectorised gradient; not for the MLP)
+  / a PyTorch autograd loop.
+* compile time: a fresh process running one trajectory and one epoch with an
+  empty Numba cache (cold) and again with that cache filled (warm).
+
+Run: ``make bench`` or ``python bench/bench_training.py [--json out.json] [--no-compile]``.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
+import subprocess
 import sys
+import tempfile
 import time
 
-import numpy as np
-
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "tests"))
+sys.path.insert(0, HERE)
+
+import harness  # noqa: E402  (sets OMP_WAIT_POLICY before numba/torch load)
+
+import numba  # noqa: E402
+import numpy as np  # noqa: E402
 
 import gdlib  # noqa: E402
-import reference as ref  # noqa: E402
-from gdlib import data, models, surfaces  # noqa: E402
+from gdlib import data, models  # noqa: E402
+from gdlib import reference as ref  # noqa: E402
+from gdlib.surfaces import beale_gradient  # noqa: E402
+from gdlib.train import compiled_epoch, epoch_order  # noqa: E402
 
 try:
     import torch
@@ -34,20 +50,45 @@ except ImportError:
     torch = None
 
 N_STEPS = 10_000
+START = (1.0, 1.5)
 
 
-def median(fn, repeats=7):
-    fn()
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return float(np.median(times))
-
-
+# -- trajectory ----------------------------------------------------------------
 def trajectory_gdlib():
-    gdlib.trajectory(gdlib.Adam(eta=0.01), "beale", (1.0, 1.5), N_STEPS)
+    return gdlib.trajectory(gdlib.Adam(eta=0.01), "beale", START, N_STEPS)
+
+
+def run_compiled_norecord():
+    return gdlib.run_compiled(gdlib.Adam(eta=0.01), beale_gradient, np.array(START), N_STEPS, record=False)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _hand_fused(theta, n_steps, eta, beta1, beta2, eps, out):
+    """Adam on Beale, gradient and update in one loop (gdlib's arithmetic, written out)."""
+    m0 = m1 = v0 = v1 = 0.0
+    x, y = theta[0], theta[1]
+    out[0, 0], out[0, 1] = x, y
+    for t in range(1, n_steps + 1):
+        a = 1.5 - x + x * y
+        b = 2.25 - x + x * y * y
+        c = 2.625 - x + x * y * y * y
+        g0 = 2.0 * (a * (y - 1.0) + b * (y * y - 1.0) + c * (y * y * y - 1.0))
+        g1 = 2.0 * x * (a + 2.0 * b * y + 3.0 * c * y * y)
+        step = eta / (1.0 - beta1**t)
+        scale = 1.0 / (1.0 - beta2**t)
+        m0 = beta1 * m0 + (1.0 - beta1) * g0
+        m1 = beta1 * m1 + (1.0 - beta1) * g1
+        v0 = beta2 * v0 + (1.0 - beta2) * (g0 * g0)
+        v1 = beta2 * v1 + (1.0 - beta2) * (g1 * g1)
+        x -= step * (m0 / (np.sqrt(scale * v0) + eps))
+        y -= step * (m1 / (np.sqrt(scale * v1) + eps))
+        out[t, 0], out[t, 1] = x, y
+
+
+def hand_fused():
+    out = np.empty((N_STEPS + 1, 2))
+    _hand_fused(np.array(START), N_STEPS, 0.01, 0.9, 0.999, 1e-8, out)
+    return out
 
 
 def beale_gradient_numpy(p):
@@ -57,13 +98,13 @@ def beale_gradient_numpy(p):
 
 
 def trajectory_numpy():
-    rule = ref.Adam(np.array([1.0, 1.5]), 0.01, 0.9, 0.999, 1e-8)
+    rule = ref.Adam(np.array(START), 0.01, 0.9, 0.999, 1e-8)
     for _ in range(N_STEPS):
         rule.step(beale_gradient_numpy(rule.theta))
 
 
 def trajectory_torch():
-    p = torch.tensor([1.0, 1.5], dtype=torch.float64, requires_grad=True)
+    p = torch.tensor(START, dtype=torch.float64, requires_grad=True)
     opt = torch.optim.Adam([p], lr=0.01)
     for _ in range(N_STEPS):
         opt.zero_grad()
@@ -73,64 +114,75 @@ def trajectory_torch():
         opt.step()
 
 
-DIGITS = data.digits()
+# -- epochs --------------------------------------------------------------------
+def logistic_data(n=100_000, d=100, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d))
+    w = rng.standard_normal(d) / np.sqrt(d)
+    y = (X @ w + 0.5 * rng.standard_normal(n) > 0).astype(np.float64)
+    return X, y
 
 
-def epoch_gdlib(model):
+def epoch_gdlib(model, X, y, batch):
     """The compiled epoch alone (what the other columns do), without train()'s evaluations."""
-    from gdlib.train import compiled_epoch, epoch_order
-
     opt = gdlib.Momentum(eta=0.05, gamma=0.9)
-    X, y = model.check_data(DIGITS.X_train, DIGITS.y_train)
+    X, y = model.check_data(X, y)
     theta = model.init_params(0)
     state, buffers, hyper = opt.init(theta), model.new_buffers(), opt.hyper.copy()
     rows = epoch_order(len(y), 1)
+    return lambda: compiled_epoch(opt, theta, state, model._loss_grad, X, y, rows, batch, spec=model.spec,
+                                  buffers=buffers, hyper=hyper)
+
+
+def epoch_numpy_logistic(X, y, batch):
+    w, b, vw, vb = np.zeros(X.shape[1]), 0.0, np.zeros(X.shape[1]), 0.0
+    order = np.random.default_rng(0).permutation(len(y))
 
     def run():
-        compiled_epoch(opt, theta, state, model._loss_grad, X, y, rows, 32, spec=model.spec, buffers=buffers,
-                       hyper=hyper)
+        nonlocal w, b, vw, vb
+        for start in range(0, len(y), batch):
+            idx = order[start : start + batch]
+            Xb = X[idx]
+            r = (1.0 / (1.0 + np.exp(-(Xb @ w + b))) - y[idx]) / len(idx)
+            vw = 0.9 * vw + 0.05 * (Xb.T @ r)
+            vb = 0.9 * vb + 0.05 * r.sum()
+            w -= vw
+            b -= vb
 
     return run
 
 
-def train_call(model):
-    """A whole gdlib.train call of one epoch: validation, losses before and after, bookkeeping."""
-    return lambda: gdlib.train(model, gdlib.Momentum(eta=0.05, gamma=0.9), DIGITS, epochs=1, batch_size=32)
-
-
-def epoch_numpy_softmax():
-    X, y = DIGITS.X_train, DIGITS.y_train.astype(int)
-    W, b = np.zeros((64, 10)), np.zeros(10)
-    vW, vb = np.zeros_like(W), np.zeros_like(b)
+def epoch_numpy_softmax(X, y, batch):
+    y = y.astype(int)
+    W, b = np.zeros((X.shape[1], 10)), np.zeros(10)
+    state = {"vW": np.zeros_like(W), "vb": np.zeros_like(b)}
     order = np.random.default_rng(0).permutation(len(y))
-    for start in range(0, len(y), 32):
-        idx = order[start : start + 32]
-        z = X[idx] @ W + b
-        z -= z.max(axis=1, keepdims=True)
-        p = np.exp(z)
-        p /= p.sum(axis=1, keepdims=True)
-        p[np.arange(len(idx)), y[idx]] -= 1
-        p /= len(idx)
-        vW = 0.9 * vW + 0.05 * (X[idx].T @ p)
-        vb = 0.9 * vb + 0.05 * p.sum(axis=0)
-        W -= vW
-        b -= vb
+
+    def run():
+        for start in range(0, len(y), batch):
+            idx = order[start : start + batch]
+            z = X[idx] @ W + b
+            z -= z.max(axis=1, keepdims=True)
+            p = np.exp(z)
+            p /= p.sum(axis=1, keepdims=True)
+            p[np.arange(len(idx)), y[idx]] -= 1
+            p /= len(idx)
+            state["vW"] = 0.9 * state["vW"] + 0.05 * (X[idx].T @ p)
+            state["vb"] = 0.9 * state["vb"] + 0.05 * p.sum(axis=0)
+            W[...] -= state["vW"]
+            b[...] -= state["vb"]
+
+    return run
 
 
-def epoch_torch(hidden):
-    X = torch.tensor(DIGITS.X_train)
-    y = torch.tensor(DIGITS.y_train.astype(np.int64))
-    if hidden:
-        net = torch.nn.Sequential(torch.nn.Linear(64, 32), torch.nn.Tanh(), torch.nn.Linear(32, 10)).double()
-    else:
-        net = torch.nn.Linear(64, 10).double()
+def epoch_torch(net, loss_fn, X, y, batch):
+    X, y = torch.tensor(X), torch.tensor(y)
     opt = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9)
-    loss_fn = torch.nn.CrossEntropyLoss()
 
     def run():
         order = torch.randperm(len(y))
-        for start in range(0, len(y), 32):
-            idx = order[start : start + 32]
+        for start in range(0, len(y), batch):
+            idx = order[start : start + batch]
             opt.zero_grad()
             loss_fn(net(X[idx]), y[idx]).backward()
             opt.step()
@@ -138,28 +190,101 @@ def epoch_torch(hidden):
     return run
 
 
-def main():
-    if torch is not None:
-        torch.set_num_threads(2)
-    rows = [("trajectory, 10^4 Adam steps on Beale", median(trajectory_gdlib), median(trajectory_numpy, 3),
-             median(trajectory_torch, 3) if torch else None)]
-    rows.append(("epoch, softmax regression, digits", median(epoch_gdlib(models.SoftmaxRegression(64, 10))),
-                 median(epoch_numpy_softmax), median(epoch_torch(False)) if torch else None))
-    rows.append(("epoch, MLP 64-32-10, digits", median(epoch_gdlib(models.MLP(64, 10, (32,)))), None,
-                 median(epoch_torch(True)) if torch else None))
-    rows.append(("gdlib.train(epochs=1), softmax regression (incl. 4 full evaluations)",
-                 median(train_call(models.SoftmaxRegression(64, 10))), median(epoch_numpy_softmax),
-                 median(epoch_torch(False)) if torch else None))
-    print("| run | gdlib | NumPy loop | PyTorch autograd loop | NumPy / gdlib | PyTorch / gdlib |")
-    print("|---|---|---|---|---|---|")
-    for name, ours, np_time, torch_time in rows:
-        def f(t):
-            return "-" if t is None else f"{t * 1e3:.2f} ms"
+# -- compile time --------------------------------------------------------------
+COMPILE_SCRIPT = """
+import time; t0 = time.perf_counter()
+import numpy as np, gdlib
+from gdlib import data, models
+from gdlib.train import compiled_epoch, epoch_order
+t1 = time.perf_counter()
+gdlib.trajectory(gdlib.Adam(eta=0.01), "beale", (1.0, 1.5), 10)
+t2 = time.perf_counter()
+m = models.LogisticRegression(100); X = np.random.default_rng(0).standard_normal((256, 100)); y = (X[:, 0] > 0) * 1.0
+X, y = m.check_data(X, y); opt = gdlib.Momentum(eta=0.05, gamma=0.9); th = m.init_params(0); st = opt.init(th)
+compiled_epoch(opt, th, st, m._loss_grad, X, y, epoch_order(len(y), 1), 64, spec=m.spec, buffers=m.new_buffers())
+t3 = time.perf_counter()
+print(t1 - t0, t2 - t1, t3 - t2)
+"""
 
-        def r(t):
-            return "-" if t is None else f"{t / ours:.2g}x"
 
-        print(f"| {name} | {f(ours)} | {f(np_time)} | {f(torch_time)} | {r(np_time)} | {r(torch_time)} |")
+def compile_times():
+    """(import, first trajectory, first epoch) seconds in a fresh process: cold (empty cache), then warm."""
+    with tempfile.TemporaryDirectory() as cache:
+        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+        out = {}
+        for label in ("cold", "warm"):
+            r = subprocess.run([sys.executable, "-c", COMPILE_SCRIPT], env=env, capture_output=True, text=True,
+                               check=True, cwd=os.path.join(HERE, ".."))
+            out[label] = [float(x) for x in r.stdout.split()[-3:]]
+    return out
+
+
+def ratio(a, b):
+    return f"{b['median'] / a['median']:.3g}x" if a and b else "-"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--retries", type=int, default=1, help="re-measurements of a flagged row")
+    parser.add_argument("--no-compile", action="store_true", help="skip the compile-time processes")
+    parser.add_argument("--json", default=os.path.join(HERE, "results", "training.json"))
+    args = parser.parse_args(argv)
+    threads = harness.pin_threads(args.threads)
+    env = harness.environment(threads)
+    print(harness.describe(env), flush=True)
+    print(f"{args.rounds} interleaved rounds; median [IQR]; ! = flagged (relative IQR > {harness.SPREAD_BOUND:.0%})")
+
+    gap = float(np.max(np.abs(trajectory_gdlib().trajectory - hand_fused())))
+    print(f"hand-fused trajectory vs gdlib.trajectory: max |difference| = {gap:.1e}", flush=True)
+
+    rows = {}
+    specs = [("trajectory, 10^4 Adam steps on Beale", "gdlib.trajectory", {
+        "gdlib.trajectory": trajectory_gdlib, "run_compiled(record=False)": run_compiled_norecord,
+        "hand-fused Numba": hand_fused, "NumPy loop": trajectory_numpy,
+        **({"torch loop": trajectory_torch} if torch else {})})]
+    Xl, yl = logistic_data()
+    specs.append(("epoch, logistic regression 100,000 x 100 float64, batch 64", "gdlib", {
+        "gdlib": epoch_gdlib(models.LogisticRegression(100), Xl, yl, 64),
+        "NumPy loop": epoch_numpy_logistic(Xl, yl, 64),
+        **({"torch loop": epoch_torch(torch.nn.Sequential(torch.nn.Linear(100, 1).double(), torch.nn.Flatten(0)),
+                                      torch.nn.BCEWithLogitsLoss(), Xl, yl, 64)} if torch else {})}))
+    digits = data.digits()
+    Xd, yd = digits.X_train, digits.y_train
+    specs.append(("epoch, softmax regression, digits, batch 32", "gdlib", {
+        "gdlib": epoch_gdlib(models.SoftmaxRegression(64, 10), Xd, yd, 32),
+        "NumPy loop": epoch_numpy_softmax(Xd, yd, 32),
+        **({"torch loop": epoch_torch(torch.nn.Linear(64, 10).double(), torch.nn.CrossEntropyLoss(), Xd,
+                                      yd.astype(np.int64), 32)} if torch else {})}))
+    specs.append(("epoch, MLP 64-32-10, digits, batch 32", "gdlib", {
+        "gdlib": epoch_gdlib(models.MLP(64, 10, (32,)), Xd, yd, 32),
+        **({"torch loop": epoch_torch(torch.nn.Sequential(torch.nn.Linear(64, 32), torch.nn.Tanh(),
+                                                          torch.nn.Linear(32, 10)).double(),
+                                      torch.nn.CrossEntropyLoss(), Xd, yd.astype(np.int64), 32)} if torch else {})}))
+    cols = ("gdlib.trajectory", "run_compiled(record=False)", "gdlib", "hand-fused Numba", "NumPy loop", "torch loop")
+    table = []
+    for name, ours_key, calls in specs:
+        result = harness.measure(calls, rounds=args.rounds, sample_s=0.01, retries=args.retries)
+        for row in result.values():
+            row.pop("samples")
+        rows[name] = result
+        mine = result[ours_key]
+        table.append((name, *(harness.fmt_row(result.get(c)) for c in cols),
+                      ratio(result.get("hand-fused Numba"), mine) if "hand-fused Numba" in result else "-",
+                      ratio(mine, result.get("NumPy loop")), ratio(mine, result.get("torch loop"))))
+        print(f"  measured: {name}", file=sys.stderr, flush=True)
+    print(harness.markdown(("run", *cols, "gdlib / hand-fused", "NumPy / gdlib", "torch / gdlib"), table))
+    meta = {"max_trajectory_difference": gap}
+    if not args.no_compile:
+        ct = compile_times()
+        meta["compile_seconds"] = ct
+        print("\ncompile time in a fresh process (import | first trajectory | first epoch of logistic regression):")
+        for label, (imp, traj, epoch) in ct.items():
+            print(f"  {label} cache: {imp:.2f} s | {traj:.2f} s | {epoch:.2f} s")
+    os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
+    env = harness.save(args.json, env, rows, meta=meta)
+    print(f"load average after: {harness.fmt_load(env['load_after'])}; JSON: {args.json}")
 
 
 if __name__ == "__main__":

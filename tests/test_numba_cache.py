@@ -25,6 +25,8 @@ SCRIPT = textwrap.dedent(
     for cls in gdlib.ALL:
         stats = cls._packed_step.stats
         misses[cls.__name__] = sum(stats.cache_misses.values())
+        # the default step: the finite check fused with the packed step (gdlib.optim.base.checked_step)
+        misses[cls.__name__ + "._checked_step"] = sum(cls._checked_step.stats.cache_misses.values())
     misses["_run"] = sum(_run.stats.cache_misses.values())
     # the serial/parallel dispatch generated for each kernel (gdlib._numba.Twins.dispatch)
     import importlib, pkgutil
@@ -59,8 +61,6 @@ THRESHOLD_SCRIPT = textwrap.dedent(
     import json, time
     import numpy as np
     import gdlib
-    from gdlib.optim.adam import adam_step
-
     opt = gdlib.Adam()
     theta, g = np.ones(40_000), np.full(40_000, 0.5)  # below the default 50 000
     state = opt.init(theta)
@@ -73,8 +73,9 @@ THRESHOLD_SCRIPT = textwrap.dedent(
         threshold=float(opt.hyper[-1]),
         main=main1 - main0,
         others=(all1 - all0) - (main1 - main0),   # CPU time of every thread but this one
-        misses=sum(adam_step.stats.cache_misses.values()),
-        hits=sum(adam_step.stats.cache_hits.values()),
+        # the default step calls Adam._checked_step (the check fused with adam_step)
+        misses=sum(opt._checked_step.stats.cache_misses.values()),
+        hits=sum(opt._checked_step.stats.cache_hits.values()),
     )))
     """
 )

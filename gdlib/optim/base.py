@@ -25,7 +25,7 @@ import numpy as np
 from numba import prange
 
 from .. import _checks
-from .._numba import COUNTER, ETA, jit, parallel_min_size, twins
+from .._numba import COUNTER, ETA, jit, jit_template, parallel_min_size, twins
 from . import declare
 
 #: c[COUNTER.t] is the step count t; c[COUNTER.product] a running product
@@ -53,6 +53,22 @@ def nonfinite_entries(x, min_size):
     if x.size < min_size:
         return _count_nonfinite_serial(x)
     return _count_nonfinite_parallel(x)
+
+
+def _checked_step_template(theta, g, S, h, c):
+    # The default step in one compiled call: count the non-finite entries of
+    # g (all of g, before any write), and update only if there are none.
+    bad = _nonfinite_entries(g, h[h.size - 1])  # noqa: F821 (globals given by checked_step)
+    if bad == 0:
+        _step(theta, g, S, h, c)  # noqa: F821
+    return bad
+
+
+def checked_step(step):
+    """``step`` fused with the finite-gradient check: ``checked(theta, g, S,
+    h, c)`` returns the number of NaN or infinite entries of g and, only when
+    it is 0, takes the step. One call from Python instead of two."""
+    return jit_template(_checked_step_template, step, "_checked", _step=step, _nonfinite_entries=nonfinite_entries)
 
 
 @jit
@@ -127,6 +143,9 @@ class Optimizer:
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
+        step = cls.__dict__.get("_packed_step")
+        if step is not None:  # the default step: the check and the update in one compiled call
+            cls._checked_step = staticmethod(checked_step(getattr(step, "__func__", step)))
         if "hypers" not in cls.__dict__:
             return
         names = [h.name for h in cls.hypers]
@@ -192,21 +211,17 @@ class Optimizer:
             and state.optimizer_name == type(self).__name__
         ):
             return self._step_slow(theta, g, state, eta)
-        theta_flat = theta.reshape(-1)
-        g_flat = g.reshape(-1)
-        self._check_gradient(g_flat, state)
         hyper = self.hyper if eta is None else self._hyper_with_eta(eta)
-        self._packed_step(theta_flat, g_flat, buffer, hyper, state.counters)
-
-    def _check_gradient(self, g_flat, state):
         if self.check_finite:
-            bad = nonfinite_entries(g_flat, self.hyper[-1])
+            bad = self._checked_step(theta.reshape(-1), g.reshape(-1), buffer, hyper, state.counters)
             if bad:
                 raise ValueError(
                     f"the gradient has {bad} NaN or infinite entries at step t={state.t + 1}; "
                     "nothing was updated. Check the loss for overflow (a learning rate too large "
                     "makes it diverge) or log(0)."
                 )
+        else:
+            self._packed_step(theta.reshape(-1), g.reshape(-1), buffer, hyper, state.counters)
 
     def _hyper_with_eta(self, eta):
         hyper = self.hyper.copy()

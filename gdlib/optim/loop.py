@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import _checks
 from .._numba import ETA, constants, jit, lookahead_signature, step_signature
+from .base import lookahead_at_theta
 
 #: How a run ended, the one definition that ``run_compiled`` and ``gdlib.train`` share:
 #: "ok" (finished), "nonfinite_gradient" (stopped on a NaN or infinite gradient),
@@ -37,15 +38,17 @@ def _runner_signature(dtype):
         numba.types.FunctionType(step_signature(dtype)),
         numba.types.FunctionType(lookahead_signature(dtype)),
         numba.types.FunctionType(_gradient_signature(dtype)),
-        t[::1], t[:, ::1], f64[::1], f64[::1], numba.types.int64, t[:, ::1], f64[::1],
+        t[::1], t[:, ::1], f64[::1], f64[::1], numba.types.int64, t[:, ::1], f64[::1], numba.types.boolean,
     )
 
 
 @jit(signatures=[_runner_signature(np.float64), _runner_signature(np.float32)])
-def _run(step, lookahead, gradient, theta, S, h, c, n_steps, trajectory, etas):
+def _run(step, lookahead, gradient, theta, S, h, c, n_steps, trajectory, etas, at_theta):
     """Run up to n_steps; record θ after each step if ``trajectory`` has rows.
 
     If ``etas`` is not empty, step k uses the learning rate etas[k] (h[0]).
+    ``at_theta``: the gradient is taken at θ itself, so the lookahead (a
+    copy of θ through a function pointer, every step) is skipped.
 
     Returns (steps taken, status). Stops early, before updating, on a
     non-finite gradient, and after a step that made θ non-finite.
@@ -57,8 +60,11 @@ def _run(step, lookahead, gradient, theta, S, h, c, n_steps, trajectory, etas):
     if record:
         trajectory[0] = theta
     for k in range(n_steps):
-        lookahead(theta, S, h, point)
-        gradient(point, g)
+        if at_theta:
+            gradient(theta, g)
+        else:
+            lookahead(theta, S, h, point)
+            gradient(point, g)
         for i in range(g.size):
             if not np.isfinite(g[i]):
                 return k, Status.nonfinite_gradient
@@ -125,5 +131,6 @@ def run_compiled(optimizer, gradient, theta0, n_steps, *, record=True, eta_sched
     steps, status = _run(
         optimizer._packed_step, optimizer._packed_lookahead, gradient,
         theta, state.buffer, optimizer.hyper.copy(), state.counters, int(n_steps), trajectory, etas,
+        optimizer._packed_lookahead is lookahead_at_theta,
     )
     return RunResult(theta, state, trajectory[: steps + 1] if record else None, int(steps), int(status))
