@@ -164,7 +164,7 @@ class History:
 
     @property
     def epochs(self):
-        """The epoch numbers 0, 1, … of the recorded losses (0: before training)."""
+        """The epoch numbers 0, 1, … of the recorded losses, 0 being the model before training."""
         return np.arange(len(self.train_loss))
 
 
@@ -172,7 +172,7 @@ class History:
 class TrainResult:
     """What :func:`train` returns."""
 
-    #: The parameters returned: the best ones under early stopping, else the last.
+    #: The parameters returned, the best ones under early stopping, else the last.
     theta: np.ndarray
     #: Batch-normalization running statistics (empty for models without them).
     buffers: np.ndarray
