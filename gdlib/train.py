@@ -149,27 +149,44 @@ def compiled_epoch(optimizer, theta, state, loss_grad, X, y, rows, batch_size, *
 class History:
     """Losses per epoch (index 0: before training) and, optionally, per step."""
 
+    #: Training loss after each epoch; index 0 is the loss before training.
     train_loss: list = field(default_factory=list)
+    #: Validation loss, indexed like ``train_loss``.
     val_loss: list = field(default_factory=list)
+    #: Validation accuracy, indexed like ``train_loss`` (classifiers only; empty for regression).
     val_accuracy: list = field(default_factory=list)
-    eta: list = field(default_factory=list)  # η · plateau factor in force during each epoch
+    #: η times the plateau factor in force during each epoch (NaN at index 0).
+    eta: list = field(default_factory=list)
+    #: Wall-clock seconds since the start of training, per epoch.
     seconds: list = field(default_factory=list)
-    step_loss: list = field(default_factory=list)  # mini-batch losses, when recorded
+    #: Every mini-batch loss, when ``train(..., record_steps=True)``.
+    step_loss: list = field(default_factory=list)
 
     @property
     def epochs(self):
+        """The epoch numbers 0, 1, … of the recorded losses, 0 being the model before training."""
         return np.arange(len(self.train_loss))
 
 
 @dataclass
 class TrainResult:
-    theta: np.ndarray  # the parameters returned (the best ones under early stopping)
-    buffers: np.ndarray  # batch-normalization running statistics (empty otherwise)
-    state: object  # the optimizer's state after the last step
+    """What :func:`train` returns."""
+
+    #: The parameters returned, the best ones under early stopping, else the last.
+    theta: np.ndarray
+    #: Batch-normalization running statistics (empty for models without them).
+    buffers: np.ndarray
+    #: The optimizer's state after the last step.
+    state: object
+    #: Losses, accuracies and learning rates per epoch (:class:`History`).
     history: History
+    #: The number of optimizer steps taken.
     steps: int
-    status: str  # one of STATUS: "ok", "nonfinite_gradient" or "diverged" (see the module docstring)
-    best_epoch: int  # epoch of the lowest validation loss
+    #: "ok", "nonfinite_gradient" or "diverged" (see the module docstring).
+    status: str
+    #: Epoch of the lowest validation loss.
+    best_epoch: int
+    #: True when early stopping ended the run.
     stopped_early: bool
 
     def __repr__(self):
@@ -261,22 +278,40 @@ def train(model, optimizer, data, *, epochs=10, batch_size=32, seed=0, order="sh
 
     Parameters
     ----------
-    epochs : number of passes over the training rows.
-    batch_size : 1 (SGD), n_train or "full" (batch GD), or anything between.
-    seed : seeds the initial parameters (if ``theta0`` is None), the shuffles and the noise.
-    order : "shuffle", "fixed" or "curriculum" (with ``difficulty``, one score per row).
-    schedule : a step-based schedule from :mod:`gdlib.schedules` (multiplies η).
-    plateau : a :class:`gdlib.schedules.Plateau`, applied between epochs.
-    early_stopping : patience in epochs; stop when the validation loss has not improved by
-        more than ``min_delta`` for that many epochs, and return the best parameters.
-    gradient_noise : (η_noise, γ) for σ_t² = η_noise / (1 + t)^γ.
-    clip : ``gdlib.clipping.ByValue(c)`` or ``ByGlobalNorm(max_norm)``: clip every mini-batch
+    epochs : int
+        Number of passes over the training rows.
+    batch_size : int or "full"
+        1 (SGD), n_train or "full" (batch GD), or anything between.
+    seed : int
+        Seeds the initial parameters (if ``theta0`` is None), the shuffles and the noise.
+    order : str
+        "shuffle", "fixed" or "curriculum" (with ``difficulty``, one score per row).
+    schedule : schedule, optional
+        A step-based schedule from :mod:`gdlib.schedules` (multiplies η).
+    plateau : gdlib.schedules.Plateau, optional
+        A :class:`gdlib.schedules.Plateau`, applied between epochs.
+    early_stopping : int, optional
+        Patience in epochs: training stops once *more than* that many epochs have
+        passed since the best validation loss (an improvement must beat it by more
+        than ``min_delta``), that is after patience + 1 epochs without improvement,
+        and the best parameters are returned. Keras's ``EarlyStopping(patience=k)``
+        stops one epoch sooner, after k epochs without improvement.
+    min_delta : float
+        The smallest decrease of the validation loss that counts as an improvement.
+    gradient_noise : tuple of float, optional
+        (η_noise, γ) for σ_t² = η_noise / (1 + t)^γ.
+    clip : gdlib.clipping.ByValue or gdlib.clipping.ByGlobalNorm, optional
+        ``gdlib.clipping.ByValue(c)`` or ``ByGlobalNorm(max_norm)``: clip every mini-batch
         gradient (after the noise) before the step.
-    theta0 : starting parameters (copied); default ``model.init_params(seed)``.
-    diverge_above : stop with status "diverged" when the training loss after an epoch exceeds
+    theta0 : numpy.ndarray
+        Starting parameters (copied); default ``model.init_params(seed)``.
+    diverge_above : float
+        Stop with status "diverged" when the training loss after an epoch exceeds
         this multiple of the loss before training, or is not finite (default 100).
-    record_steps : keep every mini-batch loss in ``history.step_loss``.
-    progress : show a progress bar (tqdm; in notebooks a widget).
+    record_steps : bool
+        Keep every mini-batch loss in ``history.step_loss``.
+    progress : bool
+        Show a progress bar (tqdm; in notebooks a widget).
     """
     batch_size, difficulty = _validate(model, optimizer, data, epochs, batch_size, order, difficulty,
                                        early_stopping, gradient_noise, schedule, plateau, diverge_above, clip)

@@ -10,7 +10,7 @@ import gdlib
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "book" / "_ext"))
 
-from api_refs import _candidates, _key  # noqa: E402
+from api_refs import _candidates, _key, equation_refs  # noqa: E402
 from docstring_sections import trailing_prose  # noqa: E402
 
 
@@ -38,3 +38,10 @@ def test_a_name_as_its_module_sees_it_is_the_object_the_page_documents():
     assert _key("gdlib.no_such_name") is None
     assert _candidates("Optimizer.step", "gdlib.optim.loop", None) == [
         "gdlib.optim.loop.Optimizer.step", "gdlib.optim.Optimizer.step", "gdlib.Optimizer.step", "Optimizer.step"]
+
+
+def test_the_books_equation_labels_in_a_docstring_become_equation_references():
+    assert equation_refs("Adam (book: eq-adam-moments, eq-adam-update):") == (
+        "Adam (the book's equations :eq:`eq-adam-moments`, :eq:`eq-adam-update`):")
+    assert equation_refs("Gradient descent (book: eq-gd): θ") == "Gradient descent (the book's equation :eq:`eq-gd`): θ"
+    assert equation_refs("no label (book) here") == "no label (book) here"

@@ -34,12 +34,12 @@ ids = [cls.__name__ for cls in ALL]
 #: Optimizers torch.optim does not implement, with the reason (none today).
 TORCH_EXEMPT = {}
 #: The chapter of an optimizer whose chapter is not book/<name in lower case>.md.
-CHAPTER = {"SGD": "gd-variants"}
+CHAPTER = {"SGD": "gd-variants", "AdamW": "weight-decay"}
 #: The graded question of an optimizer whose question is not "<name in lower case>_step".
 QUESTION = {"SGD": "sgd_epoch"}
-#: PENDING (lead: remove each entry once its chapter or question is merged): AdamW's chapter
-#: and autograded question are being written by other helpers (issue 18's AdamW follow-up).
-PENDING_CHAPTER = {"AdamW"}
+#: PENDING (lead: remove each entry once its chapter or question is merged): AdamW's
+#: autograded question is being written by another helper (issue 18's AdamW follow-up).
+PENDING_CHAPTER = set()
 PENDING_QUESTION = {"AdamW"}
 
 

@@ -14,12 +14,18 @@ parent packages (as ``gdlib.optim.loop`` sees ``Optimizer`` through
 ``gdlib.optim``), and links to the documented name of that same object.
 Nothing is guessed: a name that is not a documented object stays unresolved,
 and fails the nitpicky ``-W -n`` build.
+
+Docstrings also name the book's equations in plain text, ``(book: eq-gd)``
+or ``(book: eq-adam-moments, eq-adam-update)``, so that the source reads
+well where a chapter includes it. On the API page each label becomes an
+``:eq:`` reference to the numbered equation (an unknown label fails the build).
 """
 
 from __future__ import annotations
 
 import importlib
 import inspect
+import re
 import sys
 
 from sphinx.util.nodes import make_refnode
@@ -111,6 +117,23 @@ def resolve(app, env, node, contnode):
     return None
 
 
+_BOOK_EQ = re.compile(r"\(book: (eq-[\w-]+(?:, eq-[\w-]+)*)\)")
+
+
+def equation_refs(text):
+    """``(book: eq-a, eq-b)`` as ``(the book's equations :eq:`eq-a`, :eq:`eq-b`)``; other text unchanged."""
+    def link(match):
+        labels = match.group(1).split(", ")
+        noun = "equation" if len(labels) == 1 else "equations"
+        return f"(the book's {noun} " + ", ".join(f":eq:`{label}`" for label in labels) + ")"
+    return _BOOK_EQ.sub(link, text)
+
+
+def link_equations(app, what, name, obj, options, lines):
+    lines[:] = [equation_refs(line) for line in lines]
+
+
 def setup(app):
     app.connect("missing-reference", resolve)
+    app.connect("autodoc-process-docstring", link_equations)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -27,11 +27,16 @@ def check_gradient(model, theta, X, y, *, h=1e-6, n_coords=None, seed=0, buffers
     Parameters
     ----------
     model : gdlib.models.Model
-    theta : float64 parameter vector
-    X, y : data (all rows form the batch)
-    h : step of the finite difference
-    n_coords : check this many randomly chosen coordinates (all if None)
-    gradient : None to check the model's gradient, or a function ``gradient(theta, X, y)``
+    theta : numpy.ndarray
+        Float64 parameter vector
+    X, y : numpy.ndarray
+        Data (all rows form the batch)
+    h : float
+        Step of the finite difference
+    n_coords : int or None
+        Check this many randomly chosen coordinates (all if None)
+    gradient : callable or None
+        None to check the model's gradient, or a function ``gradient(theta, X, y)``
         returning the gradient to check (for example one derived by hand)
     """
     theta = np.array(model._check_theta(theta), dtype=np.float64)

@@ -7,9 +7,10 @@ Update rule, per parameter (G_t is the diagonal of the seed's matrix)::
 
 Options for the frameworks' conventions, all off by default:
 
-* ``eps_inside_sqrt=False``: sqrt(G_t) + ε, as PyTorch, Keras and TensorFlow do;
+* ``eps_inside_sqrt=False``: sqrt(G_t) + ε, as PyTorch does (Keras 3 and
+  optax keep ε inside the root, the seed's form);
 * ``G0``: the initial accumulator G_0 (PyTorch ``initial_accumulator_value``,
-  0 by default; Keras and TensorFlow 1 use 0.1);
+  0 by default; Keras and optax use 0.1);
 * ``lr_decay``: PyTorch's decay η_t = η / (1 + (t − 1) · lr_decay).
 """
 

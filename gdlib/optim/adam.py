@@ -24,7 +24,8 @@ from .declare import BETA1, BETA2, BIAS_CORRECTION, eps, eps_inside_sqrt, eta, s
 
 HYPERS = (
     eta(0.001), BETA1, BETA2, eps(1e-8),
-    eps_inside_sqrt(False, "False (seed, PyTorch, Keras): sqrt(v̂_t) + ε; True (You's slides): sqrt(v̂_t + ε)"),
+    eps_inside_sqrt(False, "False (seed, PyTorch; Keras with ε/sqrt(1 − β2^t) for ε): sqrt(v̂_t) + ε; "
+                    "True (You's slides): sqrt(v̂_t + ε)"),
     BIAS_CORRECTION,
 )
 H = slots(HYPERS)
@@ -73,7 +74,10 @@ class Adam(Optimizer):
     eps : float
         ε >= 0 (1e-8).
     eps_inside_sqrt : bool
-        False (seed, PyTorch, Keras): sqrt(v̂_t) + ε. True (You's slides): sqrt(v̂_t + ε).
+        False (seed, PyTorch): sqrt(v̂_t) + ε. True (You's slides): sqrt(v̂_t + ε).
+        Keras uses the first form with ε replaced by ε / sqrt(1 − β2^t) (Kingma
+        and Ba's ε̂): it folds both bias corrections into the rate and steps by
+        η sqrt(1 − β2^t) / (1 − β1^t) · m_t / (sqrt(v_t) + ε).
     bias_correction : bool
         Divide by (1 − β^t) (default). False uses m_t and v_t as they are.
 

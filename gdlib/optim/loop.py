@@ -99,14 +99,17 @@ def run_compiled(optimizer, gradient, theta0, n_steps, *, record=True, eta_sched
     Parameters
     ----------
     optimizer : gdlib.optim.Optimizer
-    gradient : Numba-compiled function ``gradient(x, out)`` writing ∇J(x) into ``out``
+    gradient : callable or None
+        Numba-compiled function ``gradient(x, out)`` writing ∇J(x) into ``out``
         (1-D arrays of θ's dtype).
-    theta0 : 1-D float32 or float64 array, the start (not modified).
+    theta0 : numpy.ndarray
+        1-D float32 or float64 array, the start (not modified).
     n_steps : int >= 0
     record : bool
         Keep the whole trajectory, shape (n_steps + 1, d).
-    eta_schedule : optional 1-D array of n_steps positive learning rates
-        η_t for each step t = 1 … n_steps (replacing the optimizer's η).
+    eta_schedule : numpy.ndarray, optional
+        A 1-D array of n_steps positive learning rates η_t for each step
+        t = 1 … n_steps (replacing the optimizer's η).
     """
     _checks.float_array(theta0, "theta0")
     if theta0.ndim != 1:

@@ -16,8 +16,9 @@ and the forms differ only in b_t, a_t and c_t:
     Ruder's derivation writes β1 m_{t−1} / (1 − β1^t) as β1 m̂_{t−1}, and
     notes that it ignores that m̂_{t−1} is corrected by 1 − β1^{t−1}, not
     1 − β1^t; the look-ahead term β1 m̂_t then keeps the correction 1 − β1^t.
-``form="optax"`` (constant β1, the look-ahead term corrected by 1 − β1^{t+1},
-    the correction of the next step's mean, as optax's nadam):
+``form="optax"`` (optax's nadam):
+    constant β1, and the look-ahead term corrected by 1 − β1^{t+1}, the
+    correction of the next step's mean:
     b_t = β1,  a_t = β1 / (1 − β1^{t+1}),  c_t = (1 − β1) / (1 − β1^t).
 ``form="dozat"`` (Dozat's Algorithm 2 with a momentum schedule):
     b_t = μ_t,  a_t = μ_{t+1} / (1 − Π_t μ_{t+1}),  c_t = (1 − μ_t) / (1 − Π_t),

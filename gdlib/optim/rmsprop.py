@@ -6,8 +6,9 @@ Update rule::
     θ_t     = θ_{t−1} − η / sqrt(E[g²]_t + ε) · g_t
 
 It is Adadelta's first step with a learning rate, and Adam without the first
-moment or bias correction. ``eps_inside_sqrt=False`` gives PyTorch's and
-Keras's sqrt(E[g²]_t) + ε (PyTorch's default γ, called alpha, is 0.99).
+moment or bias correction. ``eps_inside_sqrt=False`` gives PyTorch's
+sqrt(E[g²]_t) + ε (PyTorch's default γ, called alpha, is 0.99); Keras 3 keeps
+ε inside the root, as here (with ε = 1e-7).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ HYPERS = (
     eta(0.001),
     Hyper("gamma", 0.9, _checks.decay_rate, "decay γ in [0, 1) of E[g²]"),
     eps(1e-8),
-    eps_inside_sqrt(True, "True (seed): sqrt(E[g²]_t + ε); False (PyTorch, Keras): sqrt(E[g²]_t) + ε"),
+    eps_inside_sqrt(True, "True (seed): sqrt(E[g²]_t + ε); False (PyTorch): sqrt(E[g²]_t) + ε"),
 )
 H = slots(HYPERS)
 
@@ -60,7 +61,7 @@ class RMSprop(Optimizer):
     eps : float
         ε >= 0.
     eps_inside_sqrt : bool
-        True (seed, You's slides): sqrt(E[g²]_t + ε). False (PyTorch, Keras): sqrt(E[g²]_t) + ε.
+        True (seed, You's slides, Keras 3): sqrt(E[g²]_t + ε). False (PyTorch): sqrt(E[g²]_t) + ε.
 
     State: ``Eg2`` (E[g²]_t).
     """

@@ -15,7 +15,7 @@ How the algorithms map onto Dask:
 * the work a worker does between two exchanges with the server is one Dask
   task (:mod:`gdlib.parallel.tasks`), a pure function of what it read from
   the server, its shard and a seed derived from (worker, task number): a
-  Downpour fetch period, τ local steps of EASGD, or one gradient;
+  Downpour fetch period, T local steps of EASGD, or one gradient;
 * the server's state (the sharded parameter server, EASGD's centre and the
   workers' own variables, AdaptiveRevision's sums, the synchronous θ) lives
   in this, the client's, process and is updated as the tasks finish, in
@@ -112,7 +112,7 @@ class Downpour(_OnDask):
 
 
 class ElasticAveraging(_OnDask):
-    """Asynchronous EASGD: the elastic exchange when a period starts, then a task of τ local steps."""
+    """Asynchronous EASGD: the elastic exchange when a period starts, then a task of T local steps."""
 
     def __init__(self, shards, theta0, n_steps, *, eta, rho, tau, seed):
         super().__init__(shards, seed)
@@ -219,19 +219,26 @@ def downpour_on_dask(shards, theta0, n_steps, *, client=None, optimizer=None, n_
 
     Parameters
     ----------
-    shards : list of :class:`~gdlib.parallel.server.ShardGradient`, one per
+    shards : list of gdlib.parallel.server.ShardGradient
+        List of :class:`~gdlib.parallel.server.ShardGradient`, one per
         replica (:func:`~gdlib.parallel.shard_gradients` makes them).
-    theta0, optimizer, n_fetch, n_push, n_shards, local_eta : as in
-        :func:`gdlib.parallel.downpour`.
-    client : None (start a local cluster of ``n_workers`` processes, closed at
+    theta0, optimizer, n_fetch, n_push, n_shards, local_eta
+        As in :func:`gdlib.parallel.downpour`.
+    client : distributed.Client, str or None
+        None (start a local cluster of ``n_workers`` processes, closed at
         the end), a scheduler address, or a connected ``distributed.Client``.
-    seed : the tasks' seeds derive from it and from (replica, fetch period).
-    timeout : seconds to wait for any task's result before giving up.
-    n_workers : the number of worker processes of the local cluster started
+    seed : int
+        The tasks' seeds derive from it and from (replica, fetch period).
+    timeout : float
+        Seconds to wait for any task's result before giving up.
+    n_workers : int
+        The number of worker processes of the local cluster started
         when ``client`` is None.
-    on_update : called as ``on_update(n_updates)`` after every update of a
+    on_update : callable, optional
+        Called as ``on_update(n_updates)`` after every update of a
         server shard (progress reports, or a test that kills a worker mid-run).
-    max_resubmits : how many times a task the cluster lost is submitted again.
+    max_resubmits : int
+        How many times a task the cluster lost is submitted again.
 
     Returns a :class:`~gdlib.parallel.server.DistributedRun`: the server's θ
     after every push (``times`` in seconds since the call), the staleness of
@@ -253,24 +260,33 @@ def easgd_on_dask(shards, theta0, n_steps, *, eta, rho, tau=4, client=None, seed
 
     Worker i's variable x^i and the centre x̃ live in the driver. Before each
     of its periods the driver makes the elastic exchange
-    d = α (x^i − x̃), x^i ← x^i − d, x̃ ← x̃ + d (α = ηρ), then a task runs τ
+    d = α (x^i − x̃), x^i ← x^i − d, x̃ ← x̃ + d (α = ηρ), then a task runs T
     local SGD steps from x^i (:func:`~gdlib.parallel.tasks.local_sgd_task`)
     and its result becomes the new x^i.
 
     Parameters
     ----------
-    shards : list of :class:`~gdlib.parallel.server.ShardGradient`, one per worker.
-    theta0 : where every worker and the centre start.
-    eta, rho, tau : learning rate η, elastic strength ρ, communication period τ.
-    client : None (start a local cluster of ``n_workers`` processes, closed at
+    shards : list of gdlib.parallel.server.ShardGradient
+        List of :class:`~gdlib.parallel.server.ShardGradient`, one per worker.
+    theta0 : numpy.ndarray
+        Where every worker and the centre start.
+    eta, rho, tau : float, float, int
+        Learning rate η, elastic strength ρ, communication period T (in local steps).
+    client : distributed.Client, str or None
+        None (start a local cluster of ``n_workers`` processes, closed at
         the end), a scheduler address, or a connected ``distributed.Client``.
-    seed : the tasks' seeds derive from it and from (worker, period).
-    timeout : seconds to wait for any task's result before giving up.
-    n_workers : the number of worker processes of the local cluster started
+    seed : int
+        The tasks' seeds derive from it and from (worker, period).
+    timeout : float
+        Seconds to wait for any task's result before giving up.
+    n_workers : int
+        The number of worker processes of the local cluster started
         when ``client`` is None.
-    on_update : called as ``on_update(n_updates)`` after every period a
+    on_update : callable, optional
+        Called as ``on_update(n_updates)`` after every period a
         worker finished (progress reports, or a test that kills a worker mid-run).
-    max_resubmits : how many times a task the cluster lost is submitted again.
+    max_resubmits : int
+        How many times a task the cluster lost is submitted again.
 
     Returns a :class:`~gdlib.parallel.server.DistributedRun` whose ``path``
     is the centre after every exchange (``times`` in seconds since the call)
@@ -297,18 +313,27 @@ def async_adagrad_on_dask(shards, theta0, n_updates, *, eta, eps=1e-8, revise=Tr
 
     Parameters
     ----------
-    shards : list of :class:`~gdlib.parallel.server.ShardGradient`, one per worker.
-    theta0 : the initial parameters.
-    eta, eps, revise : as in :class:`~gdlib.parallel.AdaptiveRevision`.
-    client : None (start a local cluster of ``n_workers`` processes, closed at
+    shards : list of gdlib.parallel.server.ShardGradient
+        List of :class:`~gdlib.parallel.server.ShardGradient`, one per worker.
+    theta0 : numpy.ndarray
+        The initial parameters.
+    eta, eps, revise : float, float, bool
+        As in :class:`~gdlib.parallel.AdaptiveRevision`.
+    client : distributed.Client, str or None
+        None (start a local cluster of ``n_workers`` processes, closed at
         the end), a scheduler address, or a connected ``distributed.Client``.
-    seed : the tasks' seeds derive from it and from (worker, gradient number).
-    timeout : seconds to wait for any task's result before giving up.
-    n_workers : the number of worker processes of the local cluster started
+    seed : int
+        The tasks' seeds derive from it and from (worker, gradient number).
+    timeout : float
+        Seconds to wait for any task's result before giving up.
+    n_workers : int
+        The number of worker processes of the local cluster started
         when ``client`` is None.
-    on_update : called as ``on_update(n_updates)`` after every server update
+    on_update : callable, optional
+        Called as ``on_update(n_updates)`` after every server update
         (progress reports, or a test that kills a worker mid-run).
-    max_resubmits : how many times a task the cluster lost is submitted again.
+    max_resubmits : int
+        How many times a task the cluster lost is submitted again.
 
     Returns a :class:`~gdlib.parallel.server.DistributedRun`: θ after every
     update (``times`` in seconds since the call), ``staleness`` the number
@@ -337,19 +362,28 @@ def sync_sgd_on_dask(shards, theta0, n_steps, *, optimizer, client=None, seed=0,
 
     Parameters
     ----------
-    shards : list of :class:`~gdlib.parallel.server.ShardGradient`, one per worker.
-    theta0 : the initial parameters.
-    optimizer : any gdlib optimizer (Nesterov's gradients are taken at its
+    shards : list of gdlib.parallel.server.ShardGradient
+        List of :class:`~gdlib.parallel.server.ShardGradient`, one per worker.
+    theta0 : numpy.ndarray
+        The initial parameters.
+    optimizer : gdlib.optim.Optimizer
+        Any gdlib optimizer (Nesterov's gradients are taken at its
         look-ahead point, as in :func:`gdlib.parallel.sync_sgd`).
-    client : None (start a local cluster of ``n_workers`` processes, closed at
+    client : distributed.Client, str or None
+        None (start a local cluster of ``n_workers`` processes, closed at
         the end), a scheduler address, or a connected ``distributed.Client``.
-    seed : the tasks' seeds derive from it and from (worker, step).
-    timeout : seconds to wait for any task's result before giving up.
-    n_workers : the number of worker processes of the local cluster started
+    seed : int
+        The tasks' seeds derive from it and from (worker, step).
+    timeout : float
+        Seconds to wait for any task's result before giving up.
+    n_workers : int
+        The number of worker processes of the local cluster started
         when ``client`` is None.
-    on_update : called as ``on_update(n_updates)`` after every step
+    on_update : callable, optional
+        Called as ``on_update(n_updates)`` after every step
         (progress reports, or a test that kills a worker mid-run).
-    max_resubmits : how many times a task the cluster lost is submitted again.
+    max_resubmits : int
+        How many times a task the cluster lost is submitted again.
 
     Returns a :class:`~gdlib.parallel.server.DistributedRun`: θ after every
     step (``times`` in seconds since the call), ``updates`` the number of

@@ -46,10 +46,14 @@ class AdaptiveRevision:
 
     Parameters
     ----------
-    theta0 : the initial parameters.
-    eta : the base learning rate η > 0.
-    eps : ε >= 0 inside the square root.
-    revise : False turns off the delay adaptation: then the server is plain
+    theta0 : numpy.ndarray
+        The initial parameters.
+    eta : float
+        The base learning rate η > 0.
+    eps : float
+        ε >= 0 inside the square root.
+    revise : bool
+        False turns off the delay adaptation: then the server is plain
         AdaGrad applied to stale gradients (the baseline it is compared with).
     """
 
@@ -69,6 +73,15 @@ class AdaptiveRevision:
         return self.theta.copy(), self.g_sum.copy()
 
     def update(self, g, g_old):
+        """Apply the gradient ``g``, computed by a worker whose read returned ``g_old``.
+
+        The gradients that reached the server since that read, g^bck =
+        g_{1:t} − ``g_old``, revise the step (unless ``revise=False``): the
+        accumulator grows by g² + 2 g · g^bck, and the past steps are corrected for
+        the change of learning rate, θ ← θ − η g / r_new + (η/r_old − η/r_new) g^bck,
+        with r = sqrt(z' + ε) before and after the update (z' the running maximum
+        of the accumulator).
+        """
         g = np.asarray(g, dtype=np.float64).reshape(self.theta.shape)
         if not np.all(np.isfinite(g)):
             raise ValueError(f"the gradient has NaN or infinite entries at update {self.t + 1}; nothing was updated")

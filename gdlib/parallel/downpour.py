@@ -46,17 +46,24 @@ def downpour(gradients, theta0, n_steps, *, optimizer=None, n_fetch=1, n_push=1,
 
     Parameters
     ----------
-    gradients : list of callables, one per replica: ``gradients[r](θ)`` is a
+    gradients : list of callable
+        List of callables, one per replica: ``gradients[r](θ)`` is a
         stochastic gradient on replica r's shard (see
         :func:`gdlib.parallel.shard_gradients`).
-    theta0 : the initial parameters.
-    optimizer : the server's update rule, applied per shard (default
+    theta0 : numpy.ndarray
+        The initial parameters.
+    optimizer : gdlib.optim.Optimizer
+        The server's update rule, applied per shard (default
         ``Adagrad(eta=0.1)``).
-    n_fetch, n_push : communication periods, in local steps.
-    n_shards : number of parameter-server shards.
-    local_eta : the replicas' local step size η_local between fetches; by
+    n_fetch, n_push : int
+        Communication periods, in local steps.
+    n_shards : int
+        Number of parameter-server shards.
+    local_eta : float, optional
+        The replicas' local step size η_local between fetches; by
         default the server optimizer's η. It only matters when n_fetch > 1.
-    spread, jitter, latency, seed : the clock (:class:`gdlib.parallel.clock.Clock`).
+    spread, jitter, latency, seed : float, float, float, int
+        The clock (:class:`gdlib.parallel.clock.Clock`).
 
     Returns a :class:`~gdlib.parallel.server.DistributedRun` whose path holds
     the server's θ after every update of any shard.

@@ -75,14 +75,20 @@ class Driver:
 
     Parameters
     ----------
-    client : a connected :class:`distributed.Client` (or a fake with the same
+    client : distributed.Client, str or None
+        A connected :class:`distributed.Client` (or a fake with the same
         ``submit``, ``scatter`` and ``scheduler_info``).
-    algorithm : the algorithm object (see the module's docstring); its
+    algorithm : object
+        The algorithm object (see the module's docstring); its
         ``shards`` are the data sent to the cluster, one per worker.
-    timeout : seconds to wait for any task's result before giving up.
-    max_resubmits : how many times one task the cluster lost is submitted again.
-    on_update : called as ``on_update(n_updates)`` after every server update.
-    wait : ``distributed.wait`` by default (a fake client brings its own).
+    timeout : float
+        Seconds to wait for any task's result before giving up.
+    max_resubmits : int
+        How many times one task the cluster lost is submitted again.
+    on_update : callable, optional
+        Called as ``on_update(n_updates)`` after every server update.
+    wait : callable, optional
+        ``distributed.wait`` by default (a fake client brings its own).
     """
 
     def __init__(self, client, algorithm, *, timeout, max_resubmits, on_update=None, wait=None):

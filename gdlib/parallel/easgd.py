@@ -11,12 +11,12 @@ Both updates use the values *before* the round (x^i_t and x̃_t). With
 α = ηρ the paper writes the elastic term as α (x^i_t − x̃_t). A small ρ lets the
 workers wander further from the centre: more exploration.
 
-Communication every τ local steps (``tau``) instead of every step:
+Communication every T local steps (the argument ``tau``) instead of every step:
 
-* synchronous: all workers step in lockstep, and every τ-th step is the
+* synchronous: all workers step in lockstep, and every T-th step is the
   round above; the other steps are plain local SGD;
 * asynchronous (the paper's Algorithm 1): worker i, at its own local clock
-  t^i, when t^i is a multiple of τ, reads x̃, computes d = α (x^i − x̃),
+  t^i, when t^i is a multiple of T, reads x̃, computes d = α (x^i − x̃),
   moves x^i ← x^i − d and x̃ ← x̃ + d in one exchange with the server; then
   it takes its gradient step x^i ← x^i − η g^i(x^i). Workers of unequal speed
   meet the centre at different moments.
@@ -37,10 +37,14 @@ def easgd_round(workers, center, grads, eta, rho):
 
     Parameters
     ----------
-    workers : (p, d) array, one row per worker's parameters x^i_t
-    center : (d,) array, the centre variable x̃_t
-    grads : (p, d) array, each worker's gradient g^i_t at its own parameters
-    eta, rho : learning rate η > 0 and elastic strength ρ >= 0 (with ηρp < 1
+    workers : numpy.ndarray
+        (p, d) array, one row per worker's parameters x^i_t
+    center : numpy.ndarray
+        (d,) array, the centre variable x̃_t
+    grads : numpy.ndarray
+        (p, d) array, each worker's gradient g^i_t at its own parameters
+    eta, rho : float
+        Learning rate η > 0 and elastic strength ρ >= 0 (with ηρp < 1
         for the centre's update to be stable).
     """
     eta = _checks.positive(eta, "eta")

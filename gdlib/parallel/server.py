@@ -101,12 +101,18 @@ class ParameterServer:
 
     @property
     def n_shards(self):
+        """The number of shards θ is split into."""
         return len(self.slices)
 
     def fetch(self):
+        """A copy of θ and of every shard's version (its number of updates so far)."""
         return self.theta.copy(), self.versions.copy()
 
     def push(self, shard, g_shard):
+        """Apply ``g_shard``, a gradient for shard ``shard`` only, with that shard's optimizer state.
+
+        Returns the shard's new version number.
+        """
         view = self.theta[self.slices[shard]]  # contiguous: updated in place
         self.optimizer.step(view, np.ascontiguousarray(g_shard, dtype=np.float64), self.states[shard])
         self.versions[shard] += 1
