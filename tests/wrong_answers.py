@@ -100,6 +100,10 @@ def step_rows():
 
 # --------------------------------------------------------- function questions
 DO_NOTHING = {
+    "tuned_heavy_ball": ("returns gradient descent's 1/L and no momentum",
+                         lambda A: (1 / np.linalg.eigvalsh(A)[-1], 0.0, 1.0),
+                         "returns zeros", lambda A: (0.0, 0.0, 0.0)),
+    "heavy_ball_rate": ("returns γ", lambda eta, gamma, A: gamma, "returns zero", lambda eta, gamma, A: 0.0),
     "epoch_batches": ("returns one unshuffled batch", lambda n, batch_size, rng: [np.arange(n)],
                       "returns no batches", lambda n, batch_size, rng: []),
     "batch_gradient": ("returns θ", lambda theta, X, y: theta,

@@ -11,6 +11,13 @@ def nesterov_step(theta, state, grad_fn, eta, gamma):
     g = grad_fn(theta - gamma * state["v"])
     v = gamma * state["v"] + eta * g
     return theta - v, {"v": v}
+def tuned_heavy_ball(A):
+    lam = np.linalg.eigvalsh(A)
+    root = np.sqrt(lam[-1] / lam[0])
+    rate = (root - 1) / (root + 1)
+    return (2 / (np.sqrt(lam[-1]) + np.sqrt(lam[0]))) ** 2, rate**2, rate
+def heavy_ball_rate(eta, gamma, A):
+    return max(np.abs(np.roots([1.0, -(1 + gamma - eta * lam), gamma])).max() for lam in np.linalg.eigvalsh(A))
 def adagrad_init(theta): return {"G": np.zeros_like(theta, dtype=float)}
 def adagrad_step(theta, g, state, eta, eps):
     G = state["G"] + g * g

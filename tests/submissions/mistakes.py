@@ -32,6 +32,40 @@ def nesterov_step(theta, state, grad_fn, eta, gamma):
     v = gamma * state["v"] + eta * grad_fn(theta)
     return theta - v, {"v": v}
 ''', "classical momentum"),
+    ("tuned_heavy_ball", '''
+def tuned_heavy_ball(A):
+    mu, L = A.diagonal().min(), A.diagonal().max()
+    r = (np.sqrt(L / mu) - 1) / (np.sqrt(L / mu) + 1)
+    return (2 / (np.sqrt(L) + np.sqrt(mu))) ** 2, r * r, r
+''', "diagonal of A"),
+    ("tuned_heavy_ball", '''
+def tuned_heavy_ball(A):
+    lam = np.linalg.eigvalsh(A)
+    kappa = lam[-1] / lam[0]
+    r = (kappa - 1) / (kappa + 1)
+    return 4 / (np.sqrt(lam[-1]) + np.sqrt(lam[0])) ** 2, r**2, r
+''', "square root of the condition number"),
+    ("tuned_heavy_ball", '''
+def tuned_heavy_ball(A):
+    lam = np.linalg.eigvalsh(A)
+    r = (np.sqrt(lam[-1] / lam[0]) - 1) / (np.sqrt(lam[-1] / lam[0]) + 1)
+    return 2 / (lam[-1] + lam[0]), r**2, r
+''', "gradient descent's tuned step"),
+    ("tuned_heavy_ball", '''
+def tuned_heavy_ball(A):
+    lam = np.linalg.eigvalsh(A)
+    gamma = ((np.sqrt(lam[-1] / lam[0]) - 1) / (np.sqrt(lam[-1] / lam[0]) + 1)) ** 2
+    return (2 / (np.sqrt(lam[-1]) + np.sqrt(lam[0]))) ** 2, gamma, gamma
+''', "not γ* itself"),
+    ("heavy_ball_rate", '''
+def heavy_ball_rate(eta, gamma, A):
+    return np.sqrt(gamma)
+''', "real roots"),
+    ("heavy_ball_rate", '''
+def heavy_ball_rate(eta, gamma, A):
+    lam = np.diag(A)
+    return max(np.abs(np.roots([1.0, -(1 + gamma - eta * l), gamma])).max() for l in lam)
+''', "diagonal of A"),
     ("adagrad_step", '''
 def adagrad_step(theta, g, state, eta, eps):
     G = state["G"] + g * g
