@@ -40,7 +40,7 @@ QUESTION = {"SGD": "sgd_epoch"}
 #: PENDING (lead: remove each entry once its chapter or question is merged): AdamW's chapter
 #: and autograded question are being written by other helpers (issue 18's AdamW follow-up).
 PENDING_CHAPTER = {"AdamW"}
-PENDING_QUESTION = {"AdamW"}
+PENDING_QUESTION = set()
 
 
 # -- the declaration ----------------------------------------------------------

@@ -89,3 +89,25 @@ def adarevision_update(theta, g_sum, z, z_max, g, g_old, eta, eps):
     z_max = np.maximum(z_max, z)
     lr_new = eta / np.sqrt(z_max + eps)
     return theta - lr_new * g + (lr_old - lr_new) * g_bck, g_sum + g, z, z_max
+def adamw_init(theta): return {"m": np.zeros_like(theta, dtype=float), "v": np.zeros_like(theta, dtype=float), "t": 0}
+def adamw_step(theta, g, state, eta, beta1, beta2, eps, weight_decay):
+    t = state["t"] + 1
+    m = beta1 * state["m"] + (1 - beta1) * g
+    v = beta2 * state["v"] + (1 - beta2) * g * g
+    m_hat = m / (1 - beta1 ** t); v_hat = v / (1 - beta2 ** t)
+    return theta - eta * weight_decay * theta - eta * m_hat / (np.sqrt(v_hat) + eps), {"m": m, "v": v, "t": t}
+def warmup_cosine(t, eta, warmup, total, eta_min):
+    if t <= warmup:
+        return eta * t / warmup
+    u = min(t - 1 - warmup, total - warmup)
+    return eta_min + (eta - eta_min) * 0.5 * (1 + np.cos(np.pi * u / (total - warmup)))
+def clip_by_global_norm(grads, max_norm):
+    norm = np.sqrt(sum(np.sum(g * g) for g in grads))
+    factor = min(1.0, max_norm / norm)
+    return [g * factor for g in grads], norm
+def lamb_trust_ratio(theta_layers, update_layers):
+    out = []
+    for w, u in zip(theta_layers, update_layers):
+        nw, nu = np.linalg.norm(w), np.linalg.norm(u)
+        out.append(nw / nu if nw > 0 and nu > 0 else 1.0)
+    return np.array(out)

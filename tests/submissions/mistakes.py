@@ -256,4 +256,59 @@ def adarevision_update(theta, g_sum, z, z_max, g, g_old, eta, eps):
     lr_new = eta / np.sqrt(z + eps)
     return theta - lr_new * g + (lr_old - lr_new) * g_bck, g_sum + g, z, z
 ''', "never decreases"),
+    ("adamw_step", '''
+def adamw_step(theta, g, state, eta, beta1, beta2, eps, weight_decay):
+    g = g + weight_decay * theta
+    t = state["t"] + 1
+    m = beta1 * state["m"] + (1 - beta1) * g
+    v = beta2 * state["v"] + (1 - beta2) * g * g
+    m_hat = m / (1 - beta1 ** t); v_hat = v / (1 - beta2 ** t)
+    return theta - eta * m_hat / (np.sqrt(v_hat) + eps), {"m": m, "v": v, "t": t}
+''', "L2 regularisation"),
+    ("adamw_step", '''
+def adamw_step(theta, g, state, eta, beta1, beta2, eps, weight_decay):
+    t = state["t"] + 1
+    m = beta1 * state["m"] + (1 - beta1) * g
+    v = beta2 * state["v"] + (1 - beta2) * g * g
+    theta = theta - eta * (m / (1 - beta1 ** t)) / (np.sqrt(v / (1 - beta2 ** t)) + eps)
+    return theta - eta * weight_decay * theta, {"m": m, "v": v, "t": t}
+''', "after Adam's step"),
+    ("warmup_cosine", '''
+def warmup_cosine(t, eta, warmup, total, eta_min):
+    if t <= warmup:
+        return eta * t / warmup
+    return eta_min + (eta - eta_min) * 0.5 * (1 + np.cos(np.pi * min(t - 1 - warmup, total) / total))
+''', "spans T − W steps"),
+    ("warmup_cosine", '''
+def warmup_cosine(t, eta, warmup, total, eta_min):
+    if t <= warmup:
+        return eta * (t - 1) / warmup
+    u = min(t - 1 - warmup, total - warmup)
+    return eta_min + (eta - eta_min) * 0.5 * (1 + np.cos(np.pi * u / (total - warmup)))
+''', "reaches η at step W + 1"),
+    ("clip_by_global_norm", '''
+def clip_by_global_norm(grads, max_norm):
+    norm = np.sqrt(sum(np.sum(g * g) for g in grads))
+    return [np.where(np.linalg.norm(g) > max_norm, g * max_norm / np.linalg.norm(g), g) for g in grads], norm
+''', "by its own norm"),
+    ("clip_by_global_norm", '''
+def clip_by_global_norm(grads, max_norm):
+    norm = np.sqrt(sum(np.sum(g * g) for g in grads))
+    return [g * max_norm / norm for g in grads], norm
+''', "already shorter than τ"),
+    ("lamb_trust_ratio", '''
+def lamb_trust_ratio(theta_layers, update_layers):
+    w = np.concatenate([x.ravel() for x in theta_layers])
+    u = np.concatenate([x.ravel() for x in update_layers])
+    return np.linalg.norm(w) / np.linalg.norm(u)
+''', "one ratio for the whole parameter vector"),
+    ("lamb_trust_ratio", '''
+def lamb_trust_ratio(theta_layers, update_layers):
+    return np.array([np.linalg.norm(u) / np.linalg.norm(w) if np.linalg.norm(w) * np.linalg.norm(u) > 0 else 1.0
+                     for w, u in zip(theta_layers, update_layers)])
+''', "upside down"),
+    ("lamb_trust_ratio", '''
+def lamb_trust_ratio(theta_layers, update_layers):
+    return np.array([np.linalg.norm(w) / np.linalg.norm(u) for w, u in zip(theta_layers, update_layers)])
+''', "optax's convention"),
 ]
