@@ -22,6 +22,11 @@ def adagrad_init(theta): return {"G": np.zeros_like(theta, dtype=float)}
 def adagrad_step(theta, g, state, eta, eps):
     G = state["G"] + g * g
     return theta - eta / np.sqrt(G + eps) * g, {"G": G}
+def torch_adagrad_init(theta): return {"G": np.zeros_like(theta, dtype=float), "t": 0}
+def torch_adagrad_step(theta, g, state, eta, eps, lr_decay):
+    t = state["t"] + 1
+    G = state["G"] + g * g
+    return theta - eta / (1 + (t - 1) * lr_decay) * g / (np.sqrt(G) + eps), {"G": G, "t": t}
 def adadelta_init(theta): return {"Eg2": np.zeros_like(theta, dtype=float), "Edelta2": np.zeros_like(theta, dtype=float)}
 def adadelta_step(theta, g, state, gamma, eps):
     Eg2 = gamma * state["Eg2"] + (1 - gamma) * g * g

@@ -311,4 +311,16 @@ def lamb_trust_ratio(theta_layers, update_layers):
 def lamb_trust_ratio(theta_layers, update_layers):
     return np.array([np.linalg.norm(w) / np.linalg.norm(u) for w, u in zip(theta_layers, update_layers)])
 ''', "optax's convention"),
+    ("torch_adagrad_step", '''
+def torch_adagrad_step(theta, g, state, eta, eps, lr_decay):
+    t = state["t"] + 1
+    G = state["G"] + g * g
+    return theta - eta / (1 + (t - 1) * lr_decay) * g / np.sqrt(G + eps), {"G": G, "t": t}
+''', "the seed's form"),
+    ("torch_adagrad_step", '''
+def torch_adagrad_step(theta, g, state, eta, eps, lr_decay):
+    t = state["t"] + 1
+    G = state["G"] + g * g
+    return theta - eta / (1 + t * lr_decay) * g / (np.sqrt(G) + eps), {"G": G, "t": t}
+''', "uses t instead of t − 1"),
 ]
