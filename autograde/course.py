@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-ASSIGNMENTS = ("gd_variants", "momentum_nesterov", "adaptive_rates", "adam_family", "strategies", "parallel")
+ASSIGNMENTS = ("gd_variants", "momentum_nesterov", "adaptive_rates", "adam_family", "strategies", "parallel",
+               "beyond_the_overview")
 
 
 def nbgrader(args, *, root=ROOT, timeout=None, check=True):

@@ -329,3 +329,24 @@ class AdamW(Rule):
         with np.errstate(invalid="ignore", divide="ignore"):
             upd = np.where(den == 0, 0, self.c(self.eta) / den * m_hat).astype(self.dtype)
         self.theta = self.theta - upd
+
+
+def trust_ratios(theta_layers, update_layers):
+    """LAMB's trust ratio per layer (You et al., 2020; the large-batch chapter):
+
+    r_l = ‖θ_l‖ / ‖u_l‖,  and r_l = 1 where ‖θ_l‖ = 0 or ‖u_l‖ = 0 (optax's convention),
+
+    with θ_l the parameters of layer l and u_l its update direction (Adam's
+    m̂/(√v̂ + ε) plus the decay λθ_l); LAMB's step is θ_l ← θ_l − η r_l u_l.
+    Returns one ratio per layer, as a float64 array.
+    """
+    if len(theta_layers) != len(update_layers):
+        raise ValueError(f"theta_layers has {len(theta_layers)} layers and update_layers {len(update_layers)}; "
+                         "give one update per layer")
+    ratios = np.ones(len(theta_layers))
+    for i, (theta, u) in enumerate(zip(theta_layers, update_layers)):
+        w = np.sqrt(np.sum(np.square(np.asarray(theta, dtype=np.float64))))
+        n = np.sqrt(np.sum(np.square(np.asarray(u, dtype=np.float64))))
+        if w > 0 and n > 0:
+            ratios[i] = w / n
+    return ratios

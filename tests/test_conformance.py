@@ -37,10 +37,9 @@ TORCH_EXEMPT = {}
 CHAPTER = {"SGD": "gd-variants", "AdamW": "weight-decay"}
 #: The graded question of an optimizer whose question is not "<name in lower case>_step".
 QUESTION = {"SGD": "sgd_epoch"}
-#: PENDING (lead: remove each entry once its chapter or question is merged): AdamW's
-#: autograded question is being written by another helper (issue 18's AdamW follow-up).
+#: PENDING (lead: add an entry while an optimizer's chapter or graded question is being written): none.
 PENDING_CHAPTER = set()
-PENDING_QUESTION = {"AdamW"}
+PENDING_QUESTION = set()
 
 
 # -- the declaration ----------------------------------------------------------

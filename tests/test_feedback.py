@@ -55,7 +55,7 @@ def test_grades_say_not_submitted_rather_than_zero(graded):
     root, summary, rows = graded
     assert "problem" not in summary, summary
     assert rows["ada", "momentum_nesterov"]["status"] == "graded"
-    assert rows["ada", "momentum_nesterov"]["score"] == "5.00"  # Momentum right, Nesterov wrong
+    assert rows["ada", "momentum_nesterov"]["score"] == "11.00"  # Nesterov wrong: 16 points less its 5
     assert rows["bo", "adaptive_rates"]["status"] == "graded"
     assert rows["bo", "adaptive_rates"]["score"] == "0.00"  # handed in untouched: a real zero
     for key in (("ada", "adaptive_rates"), ("bo", "momentum_nesterov")):
@@ -105,7 +105,7 @@ def test_feedback_header_and_body_show_the_same_scores(graded):
     root, *_ = graded
     html = _page(root, "ada", "momentum_nesterov").read_text()
     header = re.search(r"\(Score: ([\d.]+) / ([\d.]+)\)</h4>", html).groups()
-    assert header == ("5.00", "10.00")
+    assert header == ("11.00", "16.00")
     body = re.findall(r"(\w+_step): ([\d.]+) / ([\d.]+) points", html)
     assert dict((q, (s, p)) for q, s, p in body) == {"momentum_step": ("5.00", "5.00"),
                                                      "nesterov_step": ("0.00", "5.00")}

@@ -28,3 +28,14 @@ def test_per_entry_tolerance_sees_small_entries():
     assert_entries_close(expected * (1 + 1e-7), expected, scale, np.float32, "ok")
     with pytest.raises(AssertionError, match="1 of 2 entries"):
         assert_entries_close(expected + [0.0, 1e-9], expected, scale, np.float32, "small entry")
+
+
+def test_lamb_trust_ratios_are_per_layer_norm_ratios_and_1_where_a_norm_is_zero():
+    from gdlib.reference import trust_ratios
+    rng = np.random.default_rng(3)
+    theta = [rng.standard_normal((3, 2)), np.zeros(4), rng.standard_normal(5)]
+    update = [rng.standard_normal((3, 2)), rng.standard_normal(4), np.zeros(5)]
+    direct = [np.sqrt((theta[0] ** 2).sum()) / np.sqrt((update[0] ** 2).sum()), 1.0, 1.0]
+    np.testing.assert_allclose(trust_ratios(theta, update), direct, rtol=1e-15)
+    with pytest.raises(ValueError, match="one update per layer"):
+        trust_ratios(theta, update[:2])

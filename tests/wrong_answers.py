@@ -100,6 +100,16 @@ def step_rows():
 
 # --------------------------------------------------------- function questions
 DO_NOTHING = {
+    "warmup_cosine": ("returns η at every step", lambda t, eta, warmup, total, eta_min: eta,
+                      "returns zero", lambda t, eta, warmup, total, eta_min: 0.0),
+    "clip_by_global_norm": ("returns the gradients unchanged", lambda grads, max_norm: (grads, 0.0),
+                            "returns zeros", lambda grads, max_norm: ([np.zeros_like(g) for g in grads], 0.0)),
+    "lamb_trust_ratio": ("returns ones", lambda theta_layers, update_layers: np.ones(len(theta_layers)),
+                         "returns zeros", lambda theta_layers, update_layers: np.zeros(len(theta_layers))),
+    "tuned_heavy_ball": ("returns gradient descent's 1/L and no momentum",
+                         lambda A: (1 / np.linalg.eigvalsh(A)[-1], 0.0, 1.0),
+                         "returns zeros", lambda A: (0.0, 0.0, 0.0)),
+    "heavy_ball_rate": ("returns γ", lambda eta, gamma, A: gamma, "returns zero", lambda eta, gamma, A: 0.0),
     "epoch_batches": ("returns one unshuffled batch", lambda n, batch_size, rng: [np.arange(n)],
                       "returns no batches", lambda n, batch_size, rng: []),
     "batch_gradient": ("returns θ", lambda theta, X, y: theta,

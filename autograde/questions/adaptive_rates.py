@@ -1,4 +1,4 @@
-"""Assignment ``adaptive_rates``: Adagrad, Adadelta and RMSprop, as step questions.
+"""Assignment ``adaptive_rates``: Adagrad, Adadelta and RMSprop, and PyTorch's Adagrad, as step questions.
 
 Each reference is gdlib's optimizer; each mistake is a small NumPy transcription of the wrong rule,
 called like the reference (see :mod:`autograde.steps` for the calling convention).
@@ -112,4 +112,31 @@ RMSPROP = StepQuestion(
 
 
 
-QUESTIONS = [ADAGRAD, ADADELTA, RMSPROP]
+
+
+# ---------------------------------------------- PyTorch's Adagrad (frameworks)
+def torch_adagrad_ref(theta, g, state, eta, eps, lr_decay):
+    opt = gdlib.Adagrad(eta=eta, eps=eps, eps_inside_sqrt=False, lr_decay=lr_decay, check_finite=False)
+    return gdlib_step(opt, theta, g, state, ("G",), True)
+
+
+def _torch_adagrad(theta, g, state, eta, eps, lr_decay, *, inside=False, shift=1, decay=True):
+    t = state["t"] + 1
+    G = state["G"] + g * g
+    eta_t = eta / (1 + (t - shift) * lr_decay) if decay else eta
+    return theta - eta_t * safe_divide(g, np.sqrt(G + eps) if inside else np.sqrt(G) + eps), {"G": G, "t": t}
+
+
+TORCH_ADAGRAD = StepQuestion(
+    function="torch_adagrad_step", init="torch_adagrad_init", keys=("G",), has_t=True,
+    hyper=dict(eta=0.1, eps=1e-10, lr_decay=0.1), reference=torch_adagrad_ref, mistakes=[
+        Mistake("seed_eps", "You put ε inside the square root, the seed's form: PyTorch adds it outside, "
+                "√G_t + ε (it matters where G_t is tiny).",
+                lambda *a, **k: _torch_adagrad(*a, **k, inside=True)),
+        Mistake("decay_off_by_one", "Your decay uses t instead of t − 1: PyTorch's first step uses the full η, "
+                "η_t = η/(1 + (t − 1)·lr_decay).", lambda *a, **k: _torch_adagrad(*a, **k, shift=0)),
+        Mistake("no_decay", "The learning rate never decays: PyTorch's Adagrad uses η_t = η/(1 + (t − 1)·lr_decay).",
+                lambda *a, **k: _torch_adagrad(*a, **k, decay=False)),
+    ])
+
+QUESTIONS = [ADAGRAD, ADADELTA, RMSPROP, TORCH_ADAGRAD]

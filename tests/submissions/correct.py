@@ -11,10 +11,22 @@ def nesterov_step(theta, state, grad_fn, eta, gamma):
     g = grad_fn(theta - gamma * state["v"])
     v = gamma * state["v"] + eta * g
     return theta - v, {"v": v}
+def tuned_heavy_ball(A):
+    lam = np.linalg.eigvalsh(A)
+    root = np.sqrt(lam[-1] / lam[0])
+    rate = (root - 1) / (root + 1)
+    return (2 / (np.sqrt(lam[-1]) + np.sqrt(lam[0]))) ** 2, rate**2, rate
+def heavy_ball_rate(eta, gamma, A):
+    return max(np.abs(np.roots([1.0, -(1 + gamma - eta * lam), gamma])).max() for lam in np.linalg.eigvalsh(A))
 def adagrad_init(theta): return {"G": np.zeros_like(theta, dtype=float)}
 def adagrad_step(theta, g, state, eta, eps):
     G = state["G"] + g * g
     return theta - eta / np.sqrt(G + eps) * g, {"G": G}
+def torch_adagrad_init(theta): return {"G": np.zeros_like(theta, dtype=float), "t": 0}
+def torch_adagrad_step(theta, g, state, eta, eps, lr_decay):
+    t = state["t"] + 1
+    G = state["G"] + g * g
+    return theta - eta / (1 + (t - 1) * lr_decay) * g / (np.sqrt(G) + eps), {"G": G, "t": t}
 def adadelta_init(theta): return {"Eg2": np.zeros_like(theta, dtype=float), "Edelta2": np.zeros_like(theta, dtype=float)}
 def adadelta_step(theta, g, state, gamma, eps):
     Eg2 = gamma * state["Eg2"] + (1 - gamma) * g * g
@@ -82,3 +94,25 @@ def adarevision_update(theta, g_sum, z, z_max, g, g_old, eta, eps):
     z_max = np.maximum(z_max, z)
     lr_new = eta / np.sqrt(z_max + eps)
     return theta - lr_new * g + (lr_old - lr_new) * g_bck, g_sum + g, z, z_max
+def adamw_init(theta): return {"m": np.zeros_like(theta, dtype=float), "v": np.zeros_like(theta, dtype=float), "t": 0}
+def adamw_step(theta, g, state, eta, beta1, beta2, eps, weight_decay):
+    t = state["t"] + 1
+    m = beta1 * state["m"] + (1 - beta1) * g
+    v = beta2 * state["v"] + (1 - beta2) * g * g
+    m_hat = m / (1 - beta1 ** t); v_hat = v / (1 - beta2 ** t)
+    return theta - eta * weight_decay * theta - eta * m_hat / (np.sqrt(v_hat) + eps), {"m": m, "v": v, "t": t}
+def warmup_cosine(t, eta, warmup, total, eta_min):
+    if t <= warmup:
+        return eta * t / warmup
+    u = min(t - 1 - warmup, total - warmup)
+    return eta_min + (eta - eta_min) * 0.5 * (1 + np.cos(np.pi * u / (total - warmup)))
+def clip_by_global_norm(grads, max_norm):
+    norm = np.sqrt(sum(np.sum(g * g) for g in grads))
+    factor = min(1.0, max_norm / norm)
+    return [g * factor for g in grads], norm
+def lamb_trust_ratio(theta_layers, update_layers):
+    out = []
+    for w, u in zip(theta_layers, update_layers):
+        nw, nu = np.linalg.norm(w), np.linalg.norm(u)
+        out.append(nw / nu if nw > 0 and nu > 0 else 1.0)
+    return np.array(out)

@@ -32,6 +32,40 @@ def nesterov_step(theta, state, grad_fn, eta, gamma):
     v = gamma * state["v"] + eta * grad_fn(theta)
     return theta - v, {"v": v}
 ''', "classical momentum"),
+    ("tuned_heavy_ball", '''
+def tuned_heavy_ball(A):
+    mu, L = A.diagonal().min(), A.diagonal().max()
+    r = (np.sqrt(L / mu) - 1) / (np.sqrt(L / mu) + 1)
+    return (2 / (np.sqrt(L) + np.sqrt(mu))) ** 2, r * r, r
+''', "diagonal of A"),
+    ("tuned_heavy_ball", '''
+def tuned_heavy_ball(A):
+    lam = np.linalg.eigvalsh(A)
+    kappa = lam[-1] / lam[0]
+    r = (kappa - 1) / (kappa + 1)
+    return 4 / (np.sqrt(lam[-1]) + np.sqrt(lam[0])) ** 2, r**2, r
+''', "square root of the condition number"),
+    ("tuned_heavy_ball", '''
+def tuned_heavy_ball(A):
+    lam = np.linalg.eigvalsh(A)
+    r = (np.sqrt(lam[-1] / lam[0]) - 1) / (np.sqrt(lam[-1] / lam[0]) + 1)
+    return 2 / (lam[-1] + lam[0]), r**2, r
+''', "gradient descent's tuned step"),
+    ("tuned_heavy_ball", '''
+def tuned_heavy_ball(A):
+    lam = np.linalg.eigvalsh(A)
+    gamma = ((np.sqrt(lam[-1] / lam[0]) - 1) / (np.sqrt(lam[-1] / lam[0]) + 1)) ** 2
+    return (2 / (np.sqrt(lam[-1]) + np.sqrt(lam[0]))) ** 2, gamma, gamma
+''', "not γ* itself"),
+    ("heavy_ball_rate", '''
+def heavy_ball_rate(eta, gamma, A):
+    return np.sqrt(gamma)
+''', "real roots"),
+    ("heavy_ball_rate", '''
+def heavy_ball_rate(eta, gamma, A):
+    lam = np.diag(A)
+    return max(np.abs(np.roots([1.0, -(1 + gamma - eta * l), gamma])).max() for l in lam)
+''', "diagonal of A"),
     ("adagrad_step", '''
 def adagrad_step(theta, g, state, eta, eps):
     G = state["G"] + g * g
@@ -222,4 +256,71 @@ def adarevision_update(theta, g_sum, z, z_max, g, g_old, eta, eps):
     lr_new = eta / np.sqrt(z + eps)
     return theta - lr_new * g + (lr_old - lr_new) * g_bck, g_sum + g, z, z
 ''', "never decreases"),
+    ("adamw_step", '''
+def adamw_step(theta, g, state, eta, beta1, beta2, eps, weight_decay):
+    g = g + weight_decay * theta
+    t = state["t"] + 1
+    m = beta1 * state["m"] + (1 - beta1) * g
+    v = beta2 * state["v"] + (1 - beta2) * g * g
+    m_hat = m / (1 - beta1 ** t); v_hat = v / (1 - beta2 ** t)
+    return theta - eta * m_hat / (np.sqrt(v_hat) + eps), {"m": m, "v": v, "t": t}
+''', "L2 regularisation"),
+    ("adamw_step", '''
+def adamw_step(theta, g, state, eta, beta1, beta2, eps, weight_decay):
+    t = state["t"] + 1
+    m = beta1 * state["m"] + (1 - beta1) * g
+    v = beta2 * state["v"] + (1 - beta2) * g * g
+    theta = theta - eta * (m / (1 - beta1 ** t)) / (np.sqrt(v / (1 - beta2 ** t)) + eps)
+    return theta - eta * weight_decay * theta, {"m": m, "v": v, "t": t}
+''', "after Adam's step"),
+    ("warmup_cosine", '''
+def warmup_cosine(t, eta, warmup, total, eta_min):
+    if t <= warmup:
+        return eta * t / warmup
+    return eta_min + (eta - eta_min) * 0.5 * (1 + np.cos(np.pi * min(t - 1 - warmup, total) / total))
+''', "spans T − W steps"),
+    ("warmup_cosine", '''
+def warmup_cosine(t, eta, warmup, total, eta_min):
+    if t <= warmup:
+        return eta * (t - 1) / warmup
+    u = min(t - 1 - warmup, total - warmup)
+    return eta_min + (eta - eta_min) * 0.5 * (1 + np.cos(np.pi * u / (total - warmup)))
+''', "reaches η at step W + 1"),
+    ("clip_by_global_norm", '''
+def clip_by_global_norm(grads, max_norm):
+    norm = np.sqrt(sum(np.sum(g * g) for g in grads))
+    return [np.where(np.linalg.norm(g) > max_norm, g * max_norm / np.linalg.norm(g), g) for g in grads], norm
+''', "by its own norm"),
+    ("clip_by_global_norm", '''
+def clip_by_global_norm(grads, max_norm):
+    norm = np.sqrt(sum(np.sum(g * g) for g in grads))
+    return [g * max_norm / norm for g in grads], norm
+''', "already shorter than τ"),
+    ("lamb_trust_ratio", '''
+def lamb_trust_ratio(theta_layers, update_layers):
+    w = np.concatenate([x.ravel() for x in theta_layers])
+    u = np.concatenate([x.ravel() for x in update_layers])
+    return np.linalg.norm(w) / np.linalg.norm(u)
+''', "one ratio for the whole parameter vector"),
+    ("lamb_trust_ratio", '''
+def lamb_trust_ratio(theta_layers, update_layers):
+    return np.array([np.linalg.norm(u) / np.linalg.norm(w) if np.linalg.norm(w) * np.linalg.norm(u) > 0 else 1.0
+                     for w, u in zip(theta_layers, update_layers)])
+''', "upside down"),
+    ("lamb_trust_ratio", '''
+def lamb_trust_ratio(theta_layers, update_layers):
+    return np.array([np.linalg.norm(w) / np.linalg.norm(u) for w, u in zip(theta_layers, update_layers)])
+''', "optax's convention"),
+    ("torch_adagrad_step", '''
+def torch_adagrad_step(theta, g, state, eta, eps, lr_decay):
+    t = state["t"] + 1
+    G = state["G"] + g * g
+    return theta - eta / (1 + (t - 1) * lr_decay) * g / np.sqrt(G + eps), {"G": G, "t": t}
+''', "the seed's form"),
+    ("torch_adagrad_step", '''
+def torch_adagrad_step(theta, g, state, eta, eps, lr_decay):
+    t = state["t"] + 1
+    G = state["G"] + g * g
+    return theta - eta / (1 + t * lr_decay) * g / (np.sqrt(G) + eps), {"G": G, "t": t}
+''', "uses t instead of t − 1"),
 ]

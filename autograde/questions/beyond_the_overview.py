@@ -1,0 +1,261 @@
+"""Assignment ``beyond_the_overview``: AdamW, warm-up + cosine, clipping by the global norm, LAMB's trust ratio.
+
+The references are gdlib's (``gdlib.AdamW``, ``gdlib.schedules.Cosine``,
+``gdlib.clipping.clip_by_global_norm``, ``gdlib.reference.trust_ratios``),
+computed in the grading process like every reference. A schedule, a clipping or
+a trust ratio is right or wrong in places (the warm-up, below the threshold, a
+layer whose norm is zero), so each case of those questions is several calls
+(:class:`SeveralCalls`) covering every place: a known mistake fails every case.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+from typing import Callable
+
+import numpy as np
+
+import gdlib
+from gdlib.clipping import clip_by_global_norm
+from gdlib.reference import trust_ratios
+from gdlib.schedules import Cosine
+
+from ..caller import materialize
+from ..errors import WrongShape
+from ..runner import Case, Mistake, Question, close, describe, same, seed
+from ..steps import StepQuestion, gdlib_step
+
+
+# -------------------------------------------------- several calls per case
+def _same_arg(a, b):
+    """Left as it was (a list of arrays compared layer by layer)."""
+    if isinstance(b, (list, tuple)):
+        return isinstance(a, (list, tuple)) and len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    return same(a, b)
+
+
+@dataclass
+class SeveralCalls(Question):
+    """A case is several calls of the function: ``case.args`` holds one argument tuple per call, and
+    the answer is every call's value. ``value(returned)`` turns a returned value into a tuple of arrays
+    named by ``outputs`` (raising :class:`WrongShape` for one it cannot use); ``label(args)`` names a
+    call in the feedback."""
+
+    value: Callable = None
+    label: Callable = repr
+
+    def compute(self, rule, case):
+        return [(self.label(call), *self.value(rule(*(materialize(a) for a in call)))) for call in case.args]
+
+    def ask(self, caller, case):
+        answers, mutated = [], False
+        for call in case.args:
+            got, after = caller.call(self.function, *call)
+            answers.append((self.label(call), *self.value(got)))
+            mutated |= any(not _same_arg(after[i], call[i]) for i in self.unchanged)
+        return answers, mutated
+
+    def difference(self, answer, expected):
+        for (call_label, *parts), (_, *right) in zip(answer, expected):
+            for name, a, b in zip(self.outputs, parts, right):
+                if not close(a, b):
+                    return f"{call_label}: {name} {describe(a, b)}"
+        return None
+
+
+def _numbers(got, function):
+    try:
+        return np.asarray(got, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise WrongShape(f"{function} must return numbers") from None
+
+
+# --------------------------------------------------------------------- AdamW
+HYPER = dict(eta=0.01, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.1)
+
+
+def adamw_ref(theta, g, state, eta, beta1, beta2, eps, weight_decay):
+    opt = gdlib.AdamW(eta=eta, beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay, check_finite=False)
+    return gdlib_step(opt, theta, g, state, ("m", "v"), True)
+
+
+def _adam_move(g, state, eta, beta1, beta2, eps):
+    t = state["t"] + 1
+    m = beta1 * state["m"] + (1 - beta1) * g
+    v = beta2 * state["v"] + (1 - beta2) * g * g
+    m_hat, v_hat = m / (1 - beta1**t), v / (1 - beta2**t)
+    return eta * m_hat / (np.sqrt(v_hat) + eps), {"m": m, "v": v, "t": t}
+
+
+def _adamw_coupled(theta, g, state, eta, beta1, beta2, eps, weight_decay):
+    move, new = _adam_move(g + weight_decay * theta, state, eta, beta1, beta2, eps)
+    return theta - move, new
+
+
+def _adamw_decay_after(theta, g, state, eta, beta1, beta2, eps, weight_decay):
+    move, new = _adam_move(g, state, eta, beta1, beta2, eps)
+    return (1 - eta * weight_decay) * (theta - move), new
+
+
+def _adamw_decay_without_eta(theta, g, state, eta, beta1, beta2, eps, weight_decay):
+    move, new = _adam_move(g, state, eta, beta1, beta2, eps)
+    return (1 - weight_decay) * theta - move, new
+
+
+ADAMW = StepQuestion(
+    function="adamw_step", init="adamw_init", keys=("m", "v"), has_t=True, hyper=HYPER, reference=adamw_ref,
+    mistakes=[
+        Mistake("coupled", "You added λθ to the gradient (L2 regularisation, coupled): then the moments see the "
+                "decay and Adam rescales it. AdamW decouples it: θ ← θ − ηλθ_{t−1}, beside Adam's step on the "
+                "raw gradient g_t.", _adamw_coupled),
+        Mistake("decay_after", "You decay the parameters after Adam's step, (1 − ηλ)(θ − step): the decay "
+                "uses θ_{t−1}, θ_t = θ_{t−1} − ηλθ_{t−1} − η m̂_t/(√v̂_t + ε).", _adamw_decay_after),
+        Mistake("decay_without_eta", "Your decay is λθ, without the learning rate: AdamW (as PyTorch and gdlib "
+                "write it) subtracts ηλθ_{t−1}.", _adamw_decay_without_eta),
+    ])
+
+
+# ------------------------------------------------------ warm-up then cosine
+def warmup_cosine_ref(t, eta, warmup, total, eta_min):
+    return eta * float(Cosine(total, floor=eta_min / eta, warmup=warmup)(t))
+
+
+def _warmup_cosine(t, eta, warmup, total, eta_min, *, shift=1, ramp_from_zero=False, length=None, floor=True,
+                   hold=True):
+    if t <= warmup:
+        return eta * ((t - 1) / warmup if ramp_from_zero else t / warmup)
+    u, n = t - shift - warmup, (total - warmup) if length is None else length(warmup, total)
+    if hold:
+        u = min(u, n)
+    low = eta_min if floor else 0.0
+    return low + (eta - low) * 0.5 * (1 + np.cos(np.pi * u / n))
+
+
+def _schedule_value(got):
+    return (_numbers(got, "warmup_cosine"),)
+
+
+_SCHEDULES = [(0.1, 3, 12, 0.001), (1.0, 5, 20, 0.05), (0.02, 1, 8, 0.002), (0.5, 4, 10, 0.1)]
+
+WARMUP_COSINE = SeveralCalls(
+    function="warmup_cosine", points=4, reference=warmup_cosine_ref, outputs=("η_t",), value=_schedule_value,
+    label=lambda call: f"t = {call[0]}",
+    cases=[Case(f"η = {eta}, W = {w}, T = {total}, η_min = {low}",
+                tuple((t, eta, w, total, low) for t in range(1, total + 3))) for eta, w, total, low in _SCHEDULES],
+    mistakes=[
+        Mistake("off_by_one", "Your cosine is one step ahead: its first step, t = W + 1, must use the full η "
+                "(the angle is π(t − 1 − W)/(T − W)).", partial(_warmup_cosine, shift=0)),
+        Mistake("warmup_ends_late", "Your warm-up starts at 0 and reaches η at step W + 1: the book's warm-up is "
+                "η t/W, so step 1 already moves (η/W) and step W uses the full η.",
+                partial(_warmup_cosine, ramp_from_zero=True)),
+        Mistake("cosine_over_total", "Your cosine spans all T steps: it starts after the warm-up, so it spans "
+                "T − W steps, π(t − 1 − W)/(T − W), and reaches η_min at the end.",
+                partial(_warmup_cosine, length=lambda w, total: total)),
+        Mistake("no_floor", "The cosine decays to η_min, not to 0: η_t = η_min + (η − η_min)·½(1 + cos(…)).",
+                partial(_warmup_cosine, floor=False)),
+        Mistake("not_held", "After step T + 1 the rate stays at η_min; your cosine rises again.",
+                partial(_warmup_cosine, hold=False)),
+    ])
+
+
+# ------------------------------------------------------ clip by global norm
+def _clip_value(got):
+    if not (isinstance(got, tuple) and len(got) == 2 and isinstance(got[0], (list, tuple))):
+        raise WrongShape("clip_by_global_norm must return the pair (list of clipped gradients, norm)")
+    layers = [_numbers(g, "clip_by_global_norm").ravel() for g in got[0]]
+    return (np.concatenate(layers) if layers else np.zeros(0), _numbers(got[1], "clip_by_global_norm"))
+
+
+def clip_ref(grads, max_norm):
+    return tuple(clip_by_global_norm(list(grads), max_norm))
+
+
+def _clip_variant(grads, max_norm, *, per_layer=False, always=False, eps=0.0):
+    norm = np.sqrt(sum(float(np.sum(g * g)) for g in grads))
+    if per_layer:
+        return [g * min(1.0, max_norm / np.linalg.norm(g)) if np.linalg.norm(g) > 0 else g for g in grads], norm
+    factor = max_norm / (norm + eps)
+    return [g * factor if always or factor < 1 else g.copy() for g in grads], norm
+
+
+def _clip_case(name, shapes, scales):
+    rng = np.random.default_rng(seed("clip", name))
+    grads = [rng.standard_normal(s) for s in shapes]
+    norm = np.sqrt(sum(float(np.sum(g * g)) for g in grads))
+    return Case(name, tuple((grads, norm * s) for s in scales))
+
+
+CLIP = SeveralCalls(
+    function="clip_by_global_norm", points=4, reference=clip_ref, outputs=("clipped gradients", "norm"),
+    value=_clip_value, unchanged=(0,), label=lambda call: f"τ = {call[1]:.4g}",
+    inplace_advice="Return new arrays: do not scale the gradients passed in.",
+    cases=[_clip_case("three layers", [(3, 2), (4,), (1,)], (0.5, 2.0)),
+           _clip_case("one layer dominates", [(2, 2), (20,)], (0.9, 1.5)),
+           _clip_case("many small layers", [(2,)] * 6, (0.3, 1.1)),
+           _clip_case("a matrix and a bias", [(3, 4), (3,)], (0.1, 10.0))],
+    mistakes=[
+        Mistake("per_layer", "You clipped each layer by its own norm: clipping by the global norm rescales every "
+                "layer by one factor, τ/‖g‖ with ‖g‖ over all layers together, so the direction is kept.",
+                partial(_clip_variant, per_layer=True)),
+        Mistake("always_scaled", "You rescale gradients that are already shorter than τ: clip only when "
+                "‖g‖ > τ (the factor is min(1, τ/‖g‖)).", partial(_clip_variant, always=True)),
+        Mistake("torch_eps", "You added PyTorch's ε = 1e-6 to the norm (clip_grad_norm_): the book's rule is "
+                "g·τ/‖g‖ exactly (gdlib's eps option is PyTorch's).", partial(_clip_variant, eps=1e-6)),
+    ])
+
+
+# ------------------------------------------------------- LAMB's trust ratio
+def _ratio_value(got):
+    return (_numbers(got, "lamb_trust_ratio"),)
+
+
+def _norms(layers):
+    return np.array([np.sqrt(np.sum(np.square(x))) for x in layers])
+
+
+def _inverted(theta_layers, update_layers):
+    return trust_ratios(update_layers, theta_layers)
+
+
+def _no_zero_rule(theta_layers, update_layers):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _norms(theta_layers) / _norms(update_layers)
+
+
+def _whole_vector(case, answer, expected):
+    """One ratio ‖θ‖/‖u‖ over every layer together (a scalar, or the same value for every layer)."""
+    for (_, ratios), call in zip(answer, case.args):
+        whole = np.sqrt(sum(float(np.sum(x * x)) for x in call[0])) / np.sqrt(sum(float(np.sum(x * x))
+                                                                                   for x in call[1]))
+        if not (ratios.size and np.allclose(ratios, whole, rtol=1e-8)):
+            return False
+    return True
+
+
+def _lamb_case(name, shapes, zero):
+    rng = np.random.default_rng(seed("lamb", name))
+    theta = [rng.standard_normal(s) * rng.uniform(0.5, 3) for s in shapes]
+    update = [rng.standard_normal(s) * rng.uniform(0.01, 0.5) for s in shapes]
+    (theta if zero[0] == "θ" else update)[zero[1]][...] = 0.0
+    return Case(name, ((theta, update),))
+
+
+LAMB = SeveralCalls(
+    function="lamb_trust_ratio", points=3, reference=trust_ratios, outputs=("trust ratios",), value=_ratio_value,
+    unchanged=(0, 1), label=lambda call: f"{len(call[0])} layers",
+    inplace_advice="Do not modify the layers passed in.",
+    cases=[_lamb_case("three layers, a zero bias", [(3, 2), (4,), (2,)], ("θ", 2)),
+           _lamb_case("two layers, a zero update", [(5,), (2, 3)], ("u", 0)),
+           _lamb_case("four layers, a zero weight", [(2, 2), (3,), (4,), (1,)], ("θ", 1)),
+           _lamb_case("a matrix and a zero update", [(4, 3), (3,)], ("u", 1))],
+    mistakes=[
+        Mistake("whole_vector", "You computed one ratio for the whole parameter vector: LAMB's trust ratio is per "
+                "layer, ‖θ_l‖/‖u_l‖, one number for each layer l.", test=_whole_vector),
+        Mistake("inverted", "Your ratio is upside down: it is ‖θ_l‖/‖u_l‖ (parameter norm over update norm).",
+                _inverted),
+        Mistake("zero_norm", "Where a layer's parameter norm or update norm is 0, the ratio is 1 (optax's "
+                "convention): no NaN, no infinity, no 0.", _no_zero_rule),
+    ])
+
+QUESTIONS = [ADAMW, WARMUP_COSINE, CLIP, LAMB]
