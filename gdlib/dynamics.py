@@ -2,25 +2,25 @@
 
 On J(θ) = ½ θᵀAθ with A symmetric positive definite, every method of the
 course acts on each eigendirection of A separately. Along a direction of
-curvature λ (an eigenvalue of A), with x_t the coordinate of θ_t and v_t that
-of the velocity, the heavy ball of :class:`gdlib.Momentum`
+curvature λ (an eigenvalue of A), with x_t the coordinate of θ_t and y_t that
+of the velocity v_t, the heavy ball of :class:`gdlib.Momentum`
 
     v_t = γ v_{t−1} + η ∇J(θ_{t−1}),     θ_t = θ_{t−1} − v_t
 
-is the linear map (v_t, x_t) = R(λ) (v_{t−1}, x_{t−1}) with
+is the linear map (y_t, x_t) = R(λ) (y_{t−1}, x_{t−1}) with
 
     R(λ) = [[ γ,  ηλ    ],
             [ −γ, 1 − ηλ ]],
 
-whose eigenvalues σ solve σ² − (1 + γ − ηλ) σ + γ = 0. The rate of the
-method is the largest modulus max_λ max|σ| (the spectral radius of the whole
+whose eigenvalues ζ solve ζ² − (1 + γ − ηλ) ζ + γ = 0. The rate of the
+method is the largest modulus max_λ max|ζ| (the spectral radius of the whole
 iteration): after many steps the error shrinks by that factor per step.
 Goh (2017, "Why Momentum Really Works") writes the same method with step α
 and momentum β and the state z = v/α: α = η, β = γ, and the same eigenvalues.
 
 Nesterov's look-ahead (:class:`gdlib.Nesterov`, gradient at θ_{t−1} − γ v_{t−1})
 gives R(λ) = [[γ(1 − ηλ), ηλ], [−γ(1 − ηλ), 1 − ηλ]] and
-σ² − (1 + γ)(1 − ηλ) σ + γ(1 − ηλ) = 0. Gradient descent is γ = 0: σ = 1 − ηλ.
+ζ² − (1 + γ)(1 − ηλ) ζ + γ(1 − ηλ) = 0. Gradient descent is γ = 0: ζ = 1 − ηλ.
 
 Every function takes ``eigenvalues``: the curvatures λ > 0 (for example
 ``numpy.linalg.eigvalsh(A)``, or just (μ, L), the two that decide the rate).
@@ -93,21 +93,21 @@ def nesterov_matrix(eta, gamma, lam):
 
 
 def _roots(trace, det):
-    """Both roots of σ² − trace·σ + det = 0, per entry (complex array of shape (n, 2))."""
+    """Both roots of ζ² − trace·ζ + det = 0, per entry (complex array of shape (n, 2))."""
     disc = (trace * trace - 4.0 * det).astype(complex)
     root = np.sqrt(disc)
     return np.stack([(trace + root) / 2.0, (trace - root) / 2.0], axis=-1)
 
 
 def momentum_eigenvalues(eta, gamma, eigenvalues):
-    """The two eigenvalues σ of R(λ) for every curvature λ: roots of σ² − (1 + γ − ηλ)σ + γ = 0."""
+    """The two eigenvalues ζ of R(λ) for every curvature λ: roots of ζ² − (1 + γ − ηλ)ζ + γ = 0."""
     eta, gamma = _pair(eta, gamma)
     lam = curvatures(eigenvalues)
     return _roots(1.0 + gamma - eta * lam, np.full_like(lam, gamma))
 
 
 def nesterov_eigenvalues(eta, gamma, eigenvalues):
-    """The eigenvalues of Nesterov's R(λ): roots of σ² − (1 + γ)(1 − ηλ)σ + γ(1 − ηλ) = 0."""
+    """The eigenvalues of Nesterov's R(λ): roots of ζ² − (1 + γ)(1 − ηλ)ζ + γ(1 − ηλ) = 0."""
     eta, gamma = _pair(eta, gamma)
     lam = curvatures(eigenvalues)
     q = 1.0 - eta * lam
@@ -115,7 +115,7 @@ def nesterov_eigenvalues(eta, gamma, eigenvalues):
 
 
 def _modulus(trace, det):
-    """max|σ| over both roots, computed without cancellation: √det when the roots are complex.
+    """max|ζ| over both roots, computed without cancellation: √det when the roots are complex.
 
     A discriminant within rounding of zero is a double root (|trace|/2 = √det):
     its square root would otherwise turn an error of 1e-16 into one of 1e-8.
@@ -127,7 +127,7 @@ def _modulus(trace, det):
 
 
 def momentum_rate(eta, gamma, eigenvalues):
-    """The heavy ball's rate ρ(η, γ) = max over λ of max|σ|, σ² − (1 + γ − ηλ)σ + γ = 0.
+    """The heavy ball's rate ρ(η, γ) = max over λ of max|ζ|, ζ² − (1 + γ − ηλ)ζ + γ = 0.
 
     √γ for every direction whose roots are complex; below 1 exactly when
     0 < ηλ < 2(1 + γ) for every λ. A rate ≥ 1 means the run does not converge.
@@ -138,7 +138,7 @@ def momentum_rate(eta, gamma, eigenvalues):
 
 
 def nesterov_rate(eta, gamma, eigenvalues):
-    """Nesterov's rate: max over λ of max|σ|, σ² − (1 + γ)(1 − ηλ)σ + γ(1 − ηλ) = 0."""
+    """Nesterov's rate: max over λ of max|ζ|, ζ² − (1 + γ)(1 − ηλ)ζ + γ(1 − ηλ) = 0."""
     eta, gamma = _pair(eta, gamma)
     lam = curvatures(eigenvalues)
     q = 1.0 - eta * lam

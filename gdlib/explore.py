@@ -27,6 +27,8 @@ RACE_OPTIMIZERS = ("SGD", "Momentum", "Nesterov", "Adagrad", "RMSprop", "Adam")
 #: the hyper-parameters each optimizer of the race reads besides η ("b1" is β1 or γ, "b2" is β2 or γ).
 USES = {"SGD": (), "Adagrad": (), "Momentum": ("b1",), "Nesterov": ("b1",), "RMSprop": ("b2",), "Adam": ("b1", "b2"),
         "AdaMax": ("b1", "b2"), "Nadam": ("b1", "b2"), "AMSGrad": ("b1", "b2"), "Adadelta": ("b1",)}
+#: the lowest J the sweep's axis shows; a run that ends lower is drawn on the floor with a ▼.
+J_FLOOR = 1e-32
 SECOND_START = {"beale": (-1.0, -1.0), "rosenbrock": (-1.5, 2.0), "saddle": (-1.0, 0.3)}
 
 
@@ -111,7 +113,7 @@ def _ends(data, filt, colour_enc):
 
 
 def race(surfaces=("beale", "rosenbrock", "saddle"), *, optimizers=RACE_OPTIMIZERS, log_etas=np.arange(-3, 0.01, 0.5),
-         beta1s=(0.5, 0.9, 0.99), beta2s=(0.99, 0.999), n_steps=500):
+         beta1s=(0.5, 0.9, 0.99), beta2s=(0.9, 0.99, 0.999), n_steps=500):
     """The optimizer race: one path per choice of surface, optimizer, log10 η, β1/γ, β2 and start."""
     runs, contours, minima, windows = [], [], [], {}
     for sf in surfaces:
@@ -211,12 +213,19 @@ def momentum(kappas=(10, 100), *, eta_L=np.round(np.arange(0.2, 3.81, 0.2), 2), 
     curves = {"width": 290, "height": 250, "layer": [measured, predicted]}
     texts = {"width": 580, "height": 34, "view": {"stroke": None},
              "layer": [_status_text("runs", filt, "datum.reg", y=2), _status_text("tuned", "datum.k == kappa", "datum.best", y=18)]}
+    # Colour: steps per tenfold error reduction, −1/log10 ρ, on a log scale whose domain follows the κ shown
+    # (the rates near 1 that matter at κ = 100 spread out); diverging pairs (ρ ≥ 1) are grey.
+    cells = {"x": {"field": "e", "type": "ordinal", "title": "η·L", "axis": {"labelAngle": 0}},
+             "y": {"field": "g", "type": "ordinal", "title": "γ", "sort": "descending"}}
     heat = {"width": 580, "height": 150, "data": {"name": "rates"}, "transform": [{"filter": "datum.k == kappa"}],
-            "layer": [{"mark": "rect", "encoding": {
-                "x": {"field": "e", "type": "ordinal", "title": "η·L", "axis": {"labelAngle": 0}},
-                "y": {"field": "g", "type": "ordinal", "title": "γ", "sort": "descending"},
-                "color": {"field": "r", "type": "quantitative", "title": "rate ρ",
-                          "scale": {"scheme": "viridis", "domain": [0, 1.2], "reverse": True}}}},
+            "layer": [{"transform": [{"filter": "datum.r < 1"}, {"calculate": "-LN10 / log(datum.r)", "as": "d"}],
+                       "mark": "rect", "encoding": {**cells, "color": {
+                           "field": "d", "type": "quantitative", "title": ["steps per", "decade", "−1/log10 ρ"],
+                           "scale": {"type": "log", "scheme": "viridis", "reverse": True}}}},
+                      {"transform": [{"filter": "datum.r >= 1"}], "mark": {"type": "rect", "color": "#bbbbbb"},
+                       "encoding": cells},
+                      {"transform": [{"filter": "datum.r >= 1"}], "mark": {"type": "text", "text": "×", "color": "#555555"},
+                       "encoding": cells},
                       {"transform": [{"filter": filt}], "mark": {"type": "rect", "fill": None, "stroke": "red",
                                                                  "strokeWidth": 2.5},
                        "encoding": {"x": {"field": "e", "type": "ordinal"}, "y": {"field": "g", "type": "ordinal",
@@ -255,7 +264,7 @@ def adam_bias(beta1s=(0.5, 0.8, 0.9, 0.95, 0.99), beta2s=(0.9, 0.99, 0.999, 0.99
     rule = {"transform": [{"filter": "datum.t == t_mark"}], "mark": {"type": "rule", "color": "#999999"},
             "encoding": {"x": t}}
     lengths = {"width": 290, "height": 260, "transform": base, "layer": [
-        {**curve("c", STYLE["Adam"][0]), "encoding": {"x": t, "y": vg.axis("c", "step length / η", [0.1, 100],
+        {**curve("c", STYLE["Adam"][0]), "encoding": {"x": t, "y": vg.axis("c", "step length / η", [0.01, 100],
                                                                            log=True)}},
         curve("u", STYLE["RMSprop"][0], [6, 3]), rule,
         {"transform": [{"filter": "datum.t == t_mark"},
@@ -297,11 +306,16 @@ def lr_sweep(optimizers=("SGD", "Momentum", "Adam"), *, log_etas=np.round(np.ara
               "scale": {"domain": list(STYLE), "range": [c for c, _ in STYLE.values()]}}
     e_axis = {"field": "e", "type": "quantitative", "title": "log10 η", "scale": {"domain": [log_etas[0], log_etas[-1]]}}
     finite = [r["J"] for r in sweep if r["J"] is not None and r["J"] > 0]
-    j_axis = vg.axis("J", "J after the budget (× = diverged)", [max(min(finite), 1e-16), max(finite) * 10], log=True)
+    floor = max(min(finite), J_FLOOR)
+    j_axis = vg.axis("Jp", "J after the budget (× = diverged, ▼ = below the axis)", [floor, max(finite) * 10], log=True)
     mine = "datum.o == opt && datum.b == budget"
+    plotted = [{"filter": "datum.J !== null && datum.J > 0"}, {"calculate": f"max(datum.J, {floor!r})", "as": "Jp"}]
     curve = {"width": 290, "height": 290, "data": {"name": "sweep"}, "transform": [{"filter": mine}], "layer": [
-        {"transform": [{"filter": "datum.J !== null && datum.J > 0"}],
+        {"transform": plotted,
          "mark": {"type": "line", "point": True, "clip": True}, "encoding": {"x": e_axis, "y": j_axis, "color": colour}},
+        {"transform": plotted + [{"filter": f"datum.J < {floor!r}"}],
+         "mark": {"type": "point", "shape": "triangle-down", "size": 90, "filled": True, "color": "black"},
+         "encoding": {"x": e_axis, "y": j_axis}},
         {"transform": [{"filter": "datum.J === null"}, {"calculate": str(max(finite) * 5), "as": "J"}],
          "mark": {"type": "point", "shape": "cross", "angle": 45, "size": 90, "filled": True, "color": "black"},
          "encoding": {"x": e_axis, "y": {"field": "J", "type": "quantitative"}}},

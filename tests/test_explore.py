@@ -80,3 +80,29 @@ def test_make_optimizer_maps_the_controls():
     opt = explore.make_optimizer("RMSprop", -2.0, 0.5, 0.99)
     assert isinstance(opt, gdlib.RMSprop) and opt.gamma == 0.99 and opt.eta == pytest.approx(0.01)
     assert explore.make_optimizer("Momentum", -1.0, 0.8).gamma == 0.8
+
+
+def test_adam_bias_axis_holds_every_step():
+    ex = explore.adam_bias(beta1s=(0.99,), beta2s=(0.9,), n_steps=12)  # the shortest uncorrected steps of the menus
+    low, high = ex.spec["hconcat"][0]["layer"][0]["encoding"]["y"]["scale"]["domain"]
+    row = ex.spec["datasets"]["adam"][0]
+    assert low <= min(row["u"] + row["c"]) and max(row["u"] + row["c"]) <= high
+
+
+def test_lr_sweep_axis_reaches_the_best_runs():
+    ex = explore.lr_sweep(("Momentum",), log_etas=np.array([-3.0, -2.5]), budgets=(5000,))
+    finite = [r["J"] for r in ex.spec["datasets"]["sweep"] if r["J"] is not None]
+    curve = ex.spec["hconcat"][0]
+    low = curve["layer"][0]["encoding"]["y"]["scale"]["domain"][0]
+    assert min(finite) < 1e-16 and low <= max(min(finite), explore.J_FLOOR)
+    clamp = curve["layer"][0]["transform"][-1]
+    assert clamp == {"calculate": f"max(datum.J, {low!r})", "as": "Jp"}
+
+
+def test_momentum_heat_map_colours_only_converging_pairs():
+    ex = explore.momentum(kappas=(10,), eta_L=np.array([1.0, 3.8]), gammas=np.array([0.0, 0.5]), n_steps=5)
+    rates = {(r["e"], r["g"]): r["r"] for r in ex.spec["datasets"]["rates"]}
+    assert rates[(3.8, 0.0)] >= 1 > rates[(1.0, 0.5)]
+    coloured, grey = ex.spec["vconcat"][2]["layer"][:2]
+    assert coloured["transform"][0] == {"filter": "datum.r < 1"} and coloured["encoding"]["color"]["scale"]["type"] == "log"
+    assert grey["transform"] == [{"filter": "datum.r >= 1"}] and "color" not in grey["encoding"]
