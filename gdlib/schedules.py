@@ -11,15 +11,18 @@ schedule reacts to the validation loss and so acts between epochs.
 * :class:`InverseTime`: s(t) = 1 / (1 + (t − 1) / τ). Its sum diverges and the
   sum of its squares converges, the conditions of Robbins and Monro (1951)
   under which SGD converges.
-* :class:`LinearWarmUp`: s(t) = t / W for the first W steps, then 1 (Goyal et al., 2017).
+* :class:`LinearWarmUp`: s(t) = t / W for the first W steps, then 1 (the gradual warm-up
+  of Goyal et al., 2017, who rise linearly from the small-batch rate η/k over 5 epochs).
 * :class:`Cosine`: an optional linear warm-up, then half a cosine from 1 down to
   ``floor`` = η_min / η over the remaining steps.
 * :class:`WarmRestarts`: SGDR (Loshchilov and Hutter, 2017), cosine cycles of
   T_0, T_0·T_mult, T_0·T_mult², … steps, each restarting at η.
-* :class:`OneCycle`: Smith's one cycle (2018), up from η / div to η, then down
-  far below the start.
+* :class:`OneCycle`: one cycle as PyTorch's ``OneCycleLR`` and fastai compute it, up from
+  η / div to η, then down far below the start; Smith's own policy (2018) is closer to
+  ``anneal="linear", three_phase=True``.
 * :class:`Ramp`: an exponential or linear ramp, the schedule of the learning-rate
-  range test (:mod:`gdlib.range_test`, Smith 2017).
+  range test (:mod:`gdlib.range_test`): Smith (2017) ramps linearly over several
+  epochs; the exponential ramp is the common form of fastai's learning-rate finder.
 
 Each class documents where it differs from ``torch.optim.lr_scheduler``; the
 step t of gdlib is PyTorch's ``last_epoch`` t − 1 (tests/test_schedules.py).
@@ -199,9 +202,12 @@ def _warm_params(steps, start):
 
 
 class LinearWarmUp(Schedule):
-    """Linear warm-up over W = ``steps`` steps, then s(t) = 1 (Goyal et al., 2017).
+    """Linear warm-up over W = ``steps`` steps, then s(t) = 1.
 
-    Default: s(t) = min(t, W) / W, so the first step uses η/W and step W the full η.
+    Goyal et al. (2017) warm up linearly from the small-batch rate η/k (k the factor
+    by which the batch grew) to η over 5 epochs; with ``start=1/k`` and W the steps of
+    5 epochs this class is that ramp. Default: s(t) = min(t, W) / W, so the first step
+    uses η/W and step W the full η.
     With ``start=s₀`` (PyTorch's ``LinearLR(start_factor=s₀, total_iters=W)``):
     s(t) = s₀ + (1 − s₀) min(t − 1, W) / W, which reaches η one step later, at step W + 1.
     The default equals ``LinearLR(start_factor=1/W, total_iters=W − 1)``.
@@ -267,12 +273,13 @@ class WarmRestarts(Schedule):
 
 
 class OneCycle(Schedule):
-    """Smith's one cycle (Smith and Topin, 2018), as PyTorch's ``OneCycleLR`` computes it.
+    """One cycle as PyTorch's ``OneCycleLR`` (and fastai) computes it, after Smith and Topin (2018).
 
     η (the optimizer's) is the peak. Over the first ``pct_start``·T steps s rises from
     1/div to 1, then falls to 1/(div·final_div) at step T (held after). ``anneal``:
     "cos" (PyTorch's default) or "linear" (Smith's). ``three_phase=True`` comes back
-    down to 1/div symmetrically before the final fall, closer to Smith's policy.
+    down to 1/div symmetrically before the final fall: with ``anneal="linear"`` this is
+    closer to Smith's policy of two linear phases of equal length and a short annihilation.
     gdlib schedules η only: it does not cycle the momentum (``cycle_momentum=False``).
     """
 

@@ -2,13 +2,16 @@
 
 Newton's step solves the local quadratic model of J exactly:
 
-    (∇²J(θ_t) + λI) p_t = −∇J(θ_t),     θ_{t+1} = θ_t + α_t p_t,
+    (H_t + νI) p_t = −g_t,     θ_t = θ_{t−1} + α_t p_t,
 
-with λ = ``damping`` (0: the pure method; λ > 0 blends towards a gradient step
-of size 1/λ, Levenberg–Marquardt) and α_t = 1, or the largest of 1, ½, ¼, …
-that decreases J enough (Armijo's condition, ``line_search=True`` with ``f``).
+with g_t = ∇J(θ_{t−1}), H_t = ∇²J(θ_{t−1}), ν = ``damping`` (0: the pure method;
+ν > 0 blends towards a gradient step of size 1/ν, Levenberg–Marquardt) and
+α_t = 1, or the largest of 1, ½, ¼, … that decreases J enough (Armijo's
+condition, ``line_search=True`` with ``f``).
 
-The pure method is affine invariant: minimizing J̃(z) = J(Az + b) from
+The pure method is affine invariant, and so is the line search, which uses only
+values of J and g_tᵀp_t, both unchanged by θ = Az + b; damping is not (νI is
+not Aᵀ(νI)A): minimizing J̃(z) = J(Az + b) from
 z₀ = A⁻¹(θ₀ − b) visits exactly z_t = A⁻¹(θ_t − b) (:func:`transformed` builds
 J̃'s gradient and Hessian); gradient descent is not, which is why a badly
 scaled problem hurts it and not Newton. The price: d² numbers for the Hessian
@@ -55,7 +58,7 @@ def newton(grad_hess, theta0, *, steps=50, tol=1e-10, damping=0.0, line_search=F
     """Minimize with Newton's method from ``theta0``; see the module docstring.
 
     ``grad_hess(θ)`` returns (∇J(θ), ∇²J(θ)). Stops when ‖∇J‖ ≤ ``tol`` or after ``steps``
-    steps. Raises :class:`SingularHessianError` when ∇²J + λI cannot be solved reliably.
+    steps. Raises :class:`SingularHessianError` when ∇²J + νI cannot be solved reliably.
     """
     _checks.float_array(theta0, "theta0")
     if theta0.ndim != 1 or not np.all(np.isfinite(theta0)):
@@ -88,7 +91,7 @@ def newton(grad_hess, theta0, *, steps=50, tol=1e-10, damping=0.0, line_search=F
             slope = float(g @ p)
             if slope >= 0:
                 raise ValueError(f"Newton's direction goes uphill at θ = {theta} (the Hessian is not positive "
-                                 "definite there): raise damping until ∇²J + λI is")
+                                 "definite there): raise damping until ∇²J + νI is")
             value = f(theta)
             while f(theta + alpha * p) > value + 1e-4 * alpha * slope and alpha > 1e-12:
                 alpha *= 0.5
