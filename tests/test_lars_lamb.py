@@ -32,11 +32,12 @@ def _run_both(opt, tx, layers, n_steps=60, seed=3):
     cuts = layers.offsets
     tree = tuple(jax.numpy.asarray(theta[a:b]) for a, b in zip(cuts[:-1], cuts[1:]))
     state, ostate = opt.init(theta), tx.init(tree)
+    update = jax.jit(tx.update)
     worst = 0.0
     for g in grads:
         opt.step(theta, g, state)
         gtree = tuple(jax.numpy.asarray(g[a:b]) for a, b in zip(cuts[:-1], cuts[1:]))
-        updates, ostate = tx.update(gtree, ostate, tree)
+        updates, ostate = update(gtree, ostate, tree)
         tree = optax.apply_updates(tree, updates)
         flat = np.concatenate([np.asarray(x) for x in tree])
         worst = max(worst, float(np.max(np.abs(theta - flat) / np.maximum(np.abs(flat), 1e-6))))
