@@ -122,3 +122,14 @@ def test_train_runs_them_through_the_compiled_epoch(make):
     loss = run.history.train_loss
     assert run.status == "ok" and run.steps > 0 and run.state.t == run.steps
     assert loss[-1] < 0.8 * loss[0], loss
+
+
+def test_models_give_one_segment_per_weight_bias_and_batchnorm_vector():
+    mlp = gdlib.models.MLP(4, 3, hidden=(5,), batchnorm=True)
+    layers = mlp.layers()
+    assert layers.names == ("W1", "b1", "gamma1", "beta1", "W2", "b2")
+    assert np.diff(layers.offsets).tolist() == [20, 5, 5, 5, 15, 3] and layers.size == mlp.n_params
+    assert layers.trust.tolist() == layers.decay.tolist() == [True, False, False, False, True, False]
+    assert mlp.layers(adapt_biases=True).trust.all()
+    soft = gdlib.models.SoftmaxRegression(4, 3).layers()
+    assert soft.offsets.tolist() == [0, 12, 15] and soft.decay.tolist() == [True, False]
