@@ -4,7 +4,8 @@ Family tree (each line adds one idea to the one above it)::
 
     SGD                θ ← θ − η g
     ├── Momentum       + velocity v (sum of past steps)
-    │   └── Nesterov   + gradient at the look-ahead point
+    │   ├── Nesterov   + gradient at the look-ahead point
+    │   └── LARS       + per-layer step η c ‖θ_l‖ / ‖g_l‖ (trust ratio)
     └── Adagrad        + per-parameter scale 1/sqrt(Σ g²)
         ├── RMSprop    sum → moving average E[g²]
         │   ├── Adadelta   η → RMS[Δθ]_{t−1} (units match)
@@ -13,9 +14,7 @@ Family tree (each line adds one idea to the one above it)::
         │       ├── Nadam      + Nesterov look-ahead in m
         │       ├── AMSGrad    + running maximum v̂
         │       └── AdamW      + weight decay outside the moments
-        │           └── LAMB       + per-layer trust ratio ‖θ_l‖ / ‖u_l‖
-    (Momentum)
-        └── LARS       + per-layer trust ratio c ‖θ_l‖ / ‖g_l‖
+        │           └── LAMB       + per-layer step η ‖θ_l‖ / ‖u_l‖ (trust ratio)
 """
 
 from .adadelta import Adadelta
