@@ -17,6 +17,7 @@ from .optim import (
     ALL, AMSGrad, AdaMax, Adadelta, Adagrad, Adam, AdamW, Momentum, Nadam, Nesterov, Optimizer, RMSprop,
     RunResult, SGD, State, run_compiled,
 )
+from .optim import LAMB, LARS, Layers
 from .train import train
 from .trajectory import trajectory
 
@@ -26,4 +27,5 @@ __all__ = [
     "SGD", "Momentum", "Nesterov", "Adagrad", "Adadelta", "RMSprop", "Adam", "AdaMax", "Nadam",
     "AMSGrad", "AdamW", "ALL", "Optimizer", "State", "RunResult", "run_compiled", "trajectory", "train",
     "data", "models", "schedules", "surfaces", "clipping", "range_test", "second_order",
+    "LARS", "LAMB", "Layers",
 ]

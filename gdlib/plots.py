@@ -36,6 +36,8 @@ STYLE = {
     "Nadam": ("#AA4499", "-."),
     "AMSGrad": ("#DDCC77", ":"),
     "AdamW": ("#EE7733", ":"),  # Tol's "vibrant" orange: the muted scheme has no colour left
+    "LARS": ("#009988", "--"),  # Tol's "vibrant" teal
+    "LAMB": ("#EE3377", "-"),  # Tol's "vibrant" magenta
 }
 _EXTRA = ["#555555", "#BBBBBB", "#E69F00", "#56B4E9"]
 

@@ -7,6 +7,10 @@ import reference as ref
 from conftest import gradient_sequence
 from tolerance import EntryScale, assert_entries_close
 
+# LARS and LAMB: four layers of the 96-entry θ of run_against_reference, with mixed flags
+LAYER_CUTS, LAYER_DECAY, LAYER_TRUST = [0, 40, 48, 90, 96], [True, False, True, False], [True, False, True, True]
+SEGMENTS = list(zip(LAYER_CUTS[:-1], LAYER_CUTS[1:], LAYER_DECAY, LAYER_TRUST))
+
 # (id, gdlib factory, reference factory(theta), state vector names)
 CASES = [
     ("sgd", lambda: gdlib.SGD(eta=0.05), lambda th: ref.SGD(th, 0.05), ()),
@@ -113,6 +117,22 @@ CASES = [
      lambda th: ref.AdamW(th, 0.05, 0.6, 0.95, 1e-4, 0.3), ("m", "v")),
     ("adamw_no_decay", lambda: gdlib.AdamW(eta=0.01, weight_decay=0.0),
      lambda th: ref.Adam(th, 0.01, 0.9, 0.999, 1e-8), ("m", "v")),
+    ("lars", lambda: gdlib.LARS(), lambda th: ref.LARS(th, 1.0, 0.9), ("v",)),
+    *[(f"lars_all_{form}_{'nesterov' if nesterov else 'heavy_ball'}",
+       (lambda form=form, nesterov=nesterov: gdlib.LARS(
+           eta=2.0, gamma=0.8, weight_decay=0.05, trust_coefficient=0.02, eps=1e-3, nesterov=nesterov, form=form,
+           layers=gdlib.Layers(LAYER_CUTS, decay=LAYER_DECAY, trust=LAYER_TRUST))),
+       (lambda th, form=form, nesterov=nesterov: ref.LARS(th, 2.0, 0.8, 0.05, 0.02, 1e-3, nesterov, form, SEGMENTS)),
+       ("v",))
+      for form in ("paper", "optax") for nesterov in (False, True)],
+    ("lamb", lambda: gdlib.LAMB(), lambda th: ref.LAMB(th, 0.001), ("m", "v")),
+    *[(f"lamb_all_bias_correction_{correct}",
+       (lambda correct=correct: gdlib.LAMB(eta=0.02, beta1=0.6, beta2=0.95, eps=1e-4, weight_decay=0.1,
+                                           bias_correction=correct,
+                                           layers=gdlib.Layers(LAYER_CUTS, decay=LAYER_DECAY, trust=LAYER_TRUST))),
+       (lambda th, correct=correct: ref.LAMB(th, 0.02, 0.6, 0.95, 1e-4, 0.1, correct, SEGMENTS)),
+       ("m", "v"))
+      for correct in (True, False)],
 ]
 
 

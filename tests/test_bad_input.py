@@ -41,6 +41,22 @@ CONSTRUCTION = [
     ("unknown keyword", lambda: gdlib.AdamW(lr=0.01), TypeError, "unexpected keyword argument 'lr'"),
     ("too many positional", lambda: gdlib.AdamW(0.01, 0.9, 0.999, 1e-8, 0.01, True), TypeError,
      "too many positional arguments"),
+    ("lars zero trust coefficient", lambda: gdlib.LARS(trust_coefficient=0.0), ValueError, "trust_coefficient must be > 0"),
+    ("lars negative weight decay", lambda: gdlib.LARS(weight_decay=-1e-4), ValueError, "weight_decay must be >= 0"),
+    ("lars unknown form", lambda: gdlib.LARS(form="torch"), ValueError, "form must be one of"),
+    ("lamb nan eps", lambda: gdlib.LAMB(eps=float("nan")), ValueError, "eps must be finite"),
+    ("layers as a list", lambda: gdlib.LAMB(layers=[0, 3, 5]), TypeError, "layers must be None"),
+    ("layers not from 0", lambda: gdlib.Layers([1, 3]), ValueError, "offsets must start at 0"),
+    ("layers unsorted", lambda: gdlib.Layers([0, 3, 2]), ValueError, "strictly increasing"),
+    ("layers with an empty layer", lambda: gdlib.Layers([0, 3, 3, 5]), ValueError, "strictly increasing"),
+    ("layers of floats", lambda: gdlib.Layers([0.0, 2.5]), TypeError, "at least two integers"),
+    ("layers, one offset", lambda: gdlib.Layers([0]), TypeError, "at least two integers"),
+    ("layers, flags of the wrong length", lambda: gdlib.Layers([0, 2, 4], decay=[True]), ValueError,
+     "sequence of 2 bools"),
+    ("layers too short for theta", lambda: gdlib.LARS(layers=gdlib.Layers([0, 2])).init(np.zeros(3)), ValueError,
+     "the layers cover 2 parameters but theta has 3"),
+    ("layers too long for theta", lambda: gdlib.LAMB(layers=gdlib.Layers([0, 2, 5])).init(np.zeros(3)), ValueError,
+     "the layers cover 5 parameters but theta has 3"),
 ]
 
 

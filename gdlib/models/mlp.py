@@ -235,6 +235,27 @@ class MLP(Model):
                 theta[row[4] : row[4] + fan_out] = 1.0
         return theta
 
+    def layers(self, adapt_biases=False):
+        """The segments of θ for LARS and LAMB: W, b (and γ, β) of each layer, in θ's order.
+
+        With ``adapt_biases=False`` (the usual choice) the biases and the
+        batch-norm γ and β get neither weight decay nor a trust ratio.
+        """
+        from ..optim.layers import Layers
+
+        cuts, flags, names = [0], [], []
+        for l, row in enumerate(self._table):
+            fan_in, fan_out = int(row[0]), int(row[1])
+            parts = [("W", row[2], fan_in * fan_out, True), ("b", row[3], fan_out, adapt_biases)]
+            if self.batchnorm and l < len(self.hidden):
+                parts += [("gamma", row[4], fan_out, adapt_biases), ("beta", row[5], fan_out, adapt_biases)]
+            for name, start, size, adapt in parts:
+                assert start == cuts[-1]
+                cuts.append(int(start + size))
+                flags.append(bool(adapt))
+                names.append(f"{name}{l + 1}")
+        return Layers(cuts, decay=flags, trust=flags, names=names)
+
     def __repr__(self):
         return (f"MLP(n_features={self.n_features}, n_classes={self.n_classes}, hidden={self.hidden}, "
                 f"activation={self.activation!r}, batchnorm={self.batchnorm})")

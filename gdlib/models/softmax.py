@@ -98,5 +98,14 @@ class SoftmaxRegression(Model):
         theta[: self.n_features * self.n_classes] = rng.normal(0.0, 0.01, self.n_features * self.n_classes)
         return theta
 
+    def layers(self, adapt_biases=False):
+        """The segments of θ for LARS and LAMB: W, then b (without decay or trust
+        ratio unless ``adapt_biases``)."""
+        from ..optim.layers import Layers
+
+        w = self.n_features * self.n_classes
+        return Layers([0, w, self.n_params], decay=[True, adapt_biases], trust=[True, adapt_biases],
+                      names=["W", "b"])
+
     def __repr__(self):
         return f"SoftmaxRegression(n_features={self.n_features}, n_classes={self.n_classes})"

@@ -164,6 +164,7 @@ class Optimizer:
             object.__setattr__(self, name, value)
         object.__setattr__(self, "check_finite", _checks.flag(arguments["check_finite"], "check_finite"))
         packed = [declare.encode(h, values[h.name]) for h in self.hypers]
+        packed = [x for p in packed for x in (p if isinstance(p, tuple) else (p,))]  # a layer table is several floats
         object.__setattr__(self, "hyper", np.array([*packed, parallel_min_size()], dtype=np.float64))
         object.__setattr__(self, "_frozen", True)
 

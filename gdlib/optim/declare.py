@@ -56,7 +56,11 @@ def one_of(*options):
 
 
 def encode(hyper, value):
-    """The float that stands for ``value`` in h."""
+    """The float that stands for ``value`` in h (a tuple of floats for an
+    entry declared with an ``encode`` of its own, such as ``layers``; keep it last)."""
+    own = getattr(hyper.check, "encode", None)
+    if own is not None:
+        return own(value)
     options = getattr(hyper.check, "options", None)
     if options is not None:
         return float(options.index(value))

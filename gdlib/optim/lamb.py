@@ -1,0 +1,133 @@
+"""LAMB: layer-wise adaptive moments for batch training (You et al., 2020).
+
+Adam's direction, rescaled per layer like LARS. For each layer θ_l of θ
+(a segment of the flat vector, see :class:`gdlib.Layers`)::
+
+    m_t     = β1 m_{t−1} + (1 − β1) g_t
+    v_t     = β2 v_{t−1} + (1 − β2) g_t²
+    m̂_t     = m_t / (1 − β1^t),   v̂_t = v_t / (1 − β2^t)
+    u_t     = m̂_t / (sqrt(v̂_t) + ε) + λ θ_{t−1}        (λ = 0 where the layer's decay flag is off)
+    θ_t     = θ_{t−1} − η (‖θ_{t−1}‖ / ‖u_t‖) u_t       (norms over the layer)
+
+This is You et al.'s Algorithm 2 with the scaling function φ the identity.
+The weight decay is decoupled from the moments, as in AdamW, but it enters
+the trust ratio's ‖u_t‖.
+
+Conventions, the same as ``optax.lamb`` (whose chain is ``scale_by_adam``,
+``add_decayed_weights``, ``scale_by_trust_ratio``, the learning rate): the
+ratio is 1 when ‖θ_{t−1}‖ = 0 or ‖u_t‖ = 0, and in a layer whose trust flag
+is off; ε sits outside the square root (optax's ``eps_root`` is 0). Option:
+``bias_correction=False`` drops the division by 1 − β^t, as some
+implementations of LAMB do (the trust ratio cancels η's scale but not the
+bias correction's, which differs between m̂_t and sqrt(v̂_t)).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import prange
+
+from .. import _checks
+from .._numba import COUNTER, jit, twins, use_parallel
+from ._moments import ema
+from .base import Optimizer
+from .declare import BETA1, BETA2, BIAS_CORRECTION, Hyper, eps, eta, slots
+from .lars import trust_ratio
+from .layers import LAYERS, LayerwiseOptimizer, n_segments, segment
+
+HYPERS = (
+    eta(0.001), BETA1, BETA2, eps(1e-6, "ε >= 0 outside the square root (1e-6, optax's default)"),
+    Hyper("weight_decay", 0.0, _checks.non_negative, "λ >= 0, added to Adam's direction before the trust ratio (0)"),
+    BIAS_CORRECTION,
+    LAYERS,
+)
+H = slots(HYPERS)
+
+
+@twins
+def lamb_moments(g, m, v, lo, hi, beta1, beta2):
+    """On [lo:hi]: m ← β1 m + (1 − β1) g, v ← β2 v + (1 − β2) g²."""
+    T = g.dtype.type
+    b1, k1, b2, k2 = T(beta1), T(1.0 - beta1), T(beta2), T(1.0 - beta2)
+    for i in prange(lo, hi):
+        m[i] = ema(m[i], g[i], b1, k1)
+        v[i] = ema(v[i], g[i] * g[i], b2, k2)
+
+
+@jit
+def lamb_norms(theta, m, v, lo, hi, wd, m_scale, v_scale, eps):
+    """(‖θ‖², ‖u‖²) over [lo:hi], u = m_scale·m / (sqrt(v_scale·v) + ε) + λθ, summed in float64
+    by a serial loop (a parallel sum adds in another order; the twins must agree bit for bit)."""
+    T = theta.dtype.type
+    ms, vs, e, lam = T(m_scale), T(v_scale), T(eps), T(wd)
+    s_theta, s_u = 0.0, 0.0
+    for i in range(lo, hi):
+        u = ms * m[i] / (np.sqrt(vs * v[i]) + e) + lam * theta[i]
+        s_theta += np.float64(theta[i]) ** 2
+        s_u += np.float64(u) ** 2
+    return s_theta, s_u
+
+
+@twins
+def lamb_update(theta, m, v, lo, hi, wd, m_scale, v_scale, eps, step):
+    """On θ[lo:hi]: θ ← θ − step · u, with u recomputed from m and v as in ``lamb_norms``; step = η r_t."""
+    T = theta.dtype.type
+    ms, vs, e, lam, s = T(m_scale), T(v_scale), T(eps), T(wd), T(step)
+    for i in prange(lo, hi):
+        theta[i] -= s * (ms * m[i] / (np.sqrt(vs * v[i]) + e) + lam * theta[i])
+
+
+_moments_serial, _moments_parallel = lamb_moments.serial, lamb_moments.parallel
+_update_serial, _update_parallel = lamb_update.serial, lamb_update.parallel
+
+
+@jit
+def lamb_step(theta, g, S, h, c):
+    c[COUNTER.t] += 1.0
+    t = c[COUNTER.t]
+    beta1, beta2, e = h[H.beta1], h[H.beta2], h[H.eps]
+    m_scale, v_scale = 1.0, 1.0
+    if h[H.bias_correction] != 0.0:
+        m_scale, v_scale = 1.0 / (1.0 - beta1**t), 1.0 / (1.0 - beta2**t)
+    parallel = use_parallel(theta.size, h)
+    for k in range(n_segments(h, H.layers)):
+        lo, hi, decay, trust = segment(h, H.layers, theta.size, k)
+        wd = h[H.weight_decay] if decay else 0.0
+        if parallel:
+            _moments_parallel(g, S[0], S[1], lo, hi, beta1, beta2)
+        else:
+            _moments_serial(g, S[0], S[1], lo, hi, beta1, beta2)
+        s_theta, s_u = lamb_norms(theta, S[0], S[1], lo, hi, wd, m_scale, v_scale, e)
+        r = trust_ratio(1.0, np.sqrt(s_theta), np.sqrt(s_u), 0.0) if trust else 1.0
+        if parallel:
+            _update_parallel(theta, S[0], S[1], lo, hi, wd, m_scale, v_scale, e, h[H.eta] * r)
+        else:
+            _update_serial(theta, S[0], S[1], lo, hi, wd, m_scale, v_scale, e, h[H.eta] * r)
+
+
+class LAMB(LayerwiseOptimizer, Optimizer):
+    """LAMB: θ_t = θ_{t−1} − η (‖θ_l‖ / ‖u_l‖) u_t per layer, u_t = m̂_t / (sqrt(v̂_t) + ε) + λ θ_{t−1}.
+
+    Parameters
+    ----------
+    eta : float
+        Learning rate η > 0 (0.001). Each layer moves by η ‖θ_l‖ per step
+        (relative step η), whatever the size of its gradient.
+    beta1, beta2 : float
+        Decay rates in [0, 1) of the first and second moment (0.9, 0.999).
+    eps : float
+        ε >= 0 (1e-6, optax's default), outside the square root.
+    weight_decay : float
+        λ >= 0 (0), added to Adam's direction in layers whose decay flag is on.
+    bias_correction : bool
+        True (default): m̂_t and v̂_t as in Adam. False: m_t and v_t as they are.
+    layers : gdlib.Layers or None
+        The segments of θ (e.g. ``model.layers()``); None treats θ as one layer.
+        The ratio is 1 where a layer's trust flag is off, and where ‖θ_l‖ or ‖u_l‖ is 0.
+
+    State: ``m`` (m_t) and ``v`` (v_t), both uncorrected.
+    """
+
+    hypers = HYPERS
+    state_names = ("m", "v")
+    _packed_step = staticmethod(lamb_step)

@@ -1,0 +1,156 @@
+"""LARS: layer-wise adaptive rate scaling (You, Gitman and Ginsburg, 2017).
+
+Momentum SGD in which every layer l gets its own step size, proportional to
+the ratio of its weight norm to its gradient norm. For each layer θ_l of θ
+(a segment of the flat vector, see :class:`gdlib.Layers`)::
+
+    u_t     = g_t + λ θ_{t−1}                                  (λ = 0 where the layer's decay flag is off)
+    r_t     = c ‖θ_{t−1}‖ / (‖g_t‖ + λ ‖θ_{t−1}‖ + ε)            (form "paper", the trust ratio)
+    v_t     = γ v_{t−1} + η r_t u_t
+    θ_t     = θ_{t−1} − v_t
+
+with the norms taken over the layer, c the trust coefficient (You et al.'s
+η, "how much we trust the layer to change its weights in one update"), η
+the global learning rate and γ the momentum term. The paper writes the
+denominator as ‖g‖ + λ‖θ‖, an upper bound of ‖g + λθ‖.
+
+Framework variants, each an explicit option:
+
+* ``form="optax"``: r_t = c ‖θ_{t−1}‖ / (‖u_t‖ + ε), the norm of the decayed
+  gradient itself (``optax.lars``, which chains ``add_decayed_weights``,
+  ``scale_by_trust_ratio``, the learning rate and ``trace``);
+* ``nesterov=True``: θ_t = θ_{t−1} − (η r_t u_t + γ v_t) (optax's ``nesterov``).
+
+Conventions shared with optax: r_t = 1 when ‖θ_{t−1}‖ = 0 or the
+denominator's norm is 0 (a layer initialised at zero, such as a bias, still
+moves; at c = 0.001 this is a jump of the step by 1/c), and r_t = 1 in a
+layer whose trust flag is off. optax keeps −v_t (its trace holds the
+update, with the sign); gdlib keeps v_t, as Momentum does.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import prange
+
+from .. import _checks
+from .._numba import COUNTER, jit, twins, use_parallel
+from .base import Optimizer
+from .declare import GAMMA_MOMENTUM, Hyper, eps, eta, one_of, slots
+from .layers import LAYERS, LayerwiseOptimizer, n_segments, segment
+
+FORMS = ("paper", "optax")
+HYPERS = (
+    eta(1.0, "global learning rate η > 0 (it multiplies c r_t, so it is much larger than SGD's)"),
+    GAMMA_MOMENTUM,
+    Hyper("weight_decay", 0.0, _checks.non_negative, "λ >= 0, added to the gradient before the trust ratio (0)"),
+    Hyper("trust_coefficient", 0.001, _checks.positive, "c > 0 in r_t = c ‖θ‖ / (...) (0.001, optax's default)"),
+    eps(0.0, "ε >= 0 added to the trust ratio's denominator (0)"),
+    Hyper("nesterov", False, _checks.flag, "True: θ_t = θ_{t−1} − (η r_t u_t + γ v_t) (optax's nesterov)",
+          keyword=True),
+    Hyper("form", "paper", one_of(*FORMS), "'paper': r_t's denominator ‖g_t‖ + λ‖θ‖ + ε (You et al., 2017); "
+          "'optax': ‖g_t + λθ‖ + ε", keyword=True),
+    LAYERS,
+)
+H = slots(HYPERS)
+
+
+@jit
+def lars_norms(theta, g, lo, hi, wd):
+    """(‖θ‖², ‖g‖², ‖g + λθ‖²) over θ[lo:hi], accumulated in float64.
+
+    A serial loop on purpose: a parallel sum adds in another order, and the
+    serial and parallel steps must agree bit for bit (``tests/test_twins.py``).
+    """
+    T = theta.dtype.type
+    lam = T(wd)
+    s_theta, s_g, s_u = 0.0, 0.0, 0.0
+    for i in range(lo, hi):
+        u = g[i] + lam * theta[i]
+        s_theta += np.float64(theta[i]) ** 2
+        s_g += np.float64(g[i]) ** 2
+        s_u += np.float64(u) ** 2
+    return s_theta, s_g, s_u
+
+
+@twins
+def lars_update(theta, g, v, lo, hi, wd, scale, gamma, nesterov):
+    """On θ[lo:hi]: u = g + λθ; v ← γ v + scale · u; θ ← θ − v (Nesterov: θ ← θ − scale · u − γ v).
+
+    scale = η r_t, the learning rate times the layer's trust ratio.
+    """
+    T = theta.dtype.type
+    lam, s, gam = T(wd), T(scale), T(gamma)
+    for i in prange(lo, hi):
+        step = s * (g[i] + lam * theta[i])
+        v[i] = gam * v[i] + step
+        if nesterov:
+            theta[i] -= step + gam * v[i]
+        else:
+            theta[i] -= v[i]
+
+
+_update_serial, _update_parallel = lars_update.serial, lars_update.parallel
+
+
+@jit
+def trust_ratio(c, norm_theta, norm_den, eps):
+    """c ‖θ‖ / (norm_den + ε), or 1 where either norm is 0 (optax's convention)."""
+    if norm_theta == 0.0 or norm_den == 0.0:
+        return 1.0
+    return c * norm_theta / (norm_den + eps)
+
+
+@jit
+def lars_step(theta, g, S, h, c):
+    c[COUNTER.t] += 1.0
+    parallel = use_parallel(theta.size, h)
+    nesterov, paper = h[H.nesterov] != 0.0, h[H.form] == 0.0
+    for k in range(n_segments(h, H.layers)):
+        lo, hi, decay, trust = segment(h, H.layers, theta.size, k)
+        wd = h[H.weight_decay] if decay else 0.0
+        r = 1.0
+        if trust:
+            s_theta, s_g, s_u = lars_norms(theta, g, lo, hi, wd)
+            norm_theta = np.sqrt(s_theta)
+            den = np.sqrt(s_g) + wd * norm_theta if paper else np.sqrt(s_u)
+            r = trust_ratio(h[H.trust_coefficient], norm_theta, den, h[H.eps])
+        if parallel:
+            _update_parallel(theta, g, S[0], lo, hi, wd, h[H.eta] * r, h[H.gamma], nesterov)
+        else:
+            _update_serial(theta, g, S[0], lo, hi, wd, h[H.eta] * r, h[H.gamma], nesterov)
+
+
+class LARS(LayerwiseOptimizer, Optimizer):
+    """LARS: v_t = γ v_{t−1} + η r_t (g_t + λ θ_{t−1}), θ_t = θ_{t−1} − v_t, r_t = c ‖θ_l‖ / (‖g_l‖ + λ ‖θ_l‖ + ε) per layer.
+
+    Parameters
+    ----------
+    eta : float
+        Global learning rate η > 0 (1.0). The step of layer l is η c ‖θ_l‖ / ‖g_l‖
+        times the gradient's direction, so η is of order 1, not 0.01.
+    gamma : float
+        Momentum term γ in [0, 1) (0.9).
+    weight_decay : float
+        λ >= 0 (0), added to the gradient (L2 regularisation) in layers whose
+        decay flag is on, before the trust ratio.
+    trust_coefficient : float
+        c > 0 (0.001, optax's default; You et al. used 0.001).
+    eps : float
+        ε >= 0 (0) in the trust ratio's denominator.
+    nesterov : bool
+        False (default): the update above. True: θ_t = θ_{t−1} − η r_t u_t − γ v_t.
+    form : {"paper", "optax"}
+        "paper" (default): r_t's denominator is ‖g_l‖ + λ‖θ_l‖ + ε (You et al.'s
+        Algorithm 1). "optax": ‖g_l + λθ_l‖ + ε, as ``optax.lars``.
+    layers : gdlib.Layers or None
+        The segments of θ (e.g. ``model.layers()``); None treats θ as one layer.
+        r_t = 1 where a layer's trust flag is off, and where ‖θ_l‖ or the
+        denominator's norm is 0.
+
+    State: ``v`` (v_t = −optax's trace).
+    """
+
+    hypers = HYPERS
+    state_names = ("v",)
+    _packed_step = staticmethod(lars_step)

@@ -1,0 +1,135 @@
+"""LARS and LAMB: float64 parity with optax on a multi-layer θ, the conventions
+that differ, and training through the compiled epoch.
+
+torch.optim has neither LARS nor LAMB, so optax (0.2.8) is the outside oracle.
+optax works on a tree of arrays, one trust ratio per leaf; gdlib on one flat θ
+with ``gdlib.Layers``, one trust ratio per segment. With a segment per leaf
+(``MLP.layers()`` gives one per W, b) and the same masks, the updates agree.
+"""
+
+import numpy as np
+import pytest
+
+import gdlib
+from conftest import gradient_sequence
+
+jax = pytest.importorskip("jax")
+optax = pytest.importorskip("optax")
+jax.config.update("jax_enable_x64", True)
+
+#: per entry, over every step: the norms are summed in another order (numpy/XLA vs a serial loop),
+#: and the momentum carries those last-bit differences forward
+TOL = 5e-12
+MODEL = gdlib.models.MLP(7, 3, hidden=(6, 5))
+
+
+def _run_both(opt, tx, layers, n_steps=60, seed=3):
+    """Step gdlib's ``opt`` and optax's ``tx`` on the same gradients; return
+    the largest relative difference of θ over all steps (per entry, entries below 1e-6 judged on 1e-6) and both final states."""
+    rng = np.random.default_rng(seed)
+    theta = MODEL.init_params(seed=1)
+    grads = gradient_sequence(rng, n_steps, theta.size, np.float64)
+    cuts = layers.offsets
+    tree = tuple(jax.numpy.asarray(theta[a:b]) for a, b in zip(cuts[:-1], cuts[1:]))
+    state, ostate = opt.init(theta), tx.init(tree)
+    update = jax.jit(tx.update)
+    worst = 0.0
+    for g in grads:
+        opt.step(theta, g, state)
+        gtree = tuple(jax.numpy.asarray(g[a:b]) for a, b in zip(cuts[:-1], cuts[1:]))
+        updates, ostate = update(gtree, ostate, tree)
+        tree = optax.apply_updates(tree, updates)
+        flat = np.concatenate([np.asarray(x) for x in tree])
+        worst = max(worst, float(np.max(np.abs(theta - flat) / np.maximum(np.abs(flat), 1e-6))))
+    return worst, theta, state, ostate
+
+
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_lars_optax_form_matches_optax_lars(nesterov):
+    layers = MODEL.layers()  # biases: no decay, no trust ratio
+    mask = tuple(bool(f) for f in layers.trust)
+    opt = gdlib.LARS(eta=3.0, gamma=0.9, weight_decay=1e-3, trust_coefficient=0.01, eps=1e-9,
+                     nesterov=nesterov, form="optax", layers=layers)
+    tx = optax.lars(3.0, weight_decay=1e-3, weight_decay_mask=mask, trust_coefficient=0.01, eps=1e-9,
+                    trust_ratio_mask=mask, momentum=0.9, nesterov=nesterov)
+    worst, _, state, ostate = _run_both(opt, tx, layers)
+    assert worst < TOL, worst
+    trace = np.concatenate([np.asarray(x) for x in ostate[3].trace])
+    np.testing.assert_allclose(state.v, -trace, rtol=1e-12, atol=1e-15)  # gdlib keeps v = −optax's trace
+
+
+def test_lars_paper_form_differs_from_optax_only_through_weight_decay():
+    """The paper divides by ‖g‖ + λ‖θ‖, optax by ‖g + λθ‖ (smaller, by the triangle
+    inequality): equal with λ = 0, and a measurably different path with λ > 0."""
+    layers = MODEL.layers(adapt_biases=True)
+    for lam in (0.0, 0.05):
+        kw = dict(eta=3.0, weight_decay=lam, trust_coefficient=0.01, layers=layers)
+        paper, optax_form = gdlib.LARS(**kw), gdlib.LARS(form="optax", **kw)
+        tx = optax.lars(3.0, weight_decay=lam, trust_coefficient=0.01, momentum=0.9)
+        worst_paper, *_ = _run_both(paper, tx, layers, n_steps=20)
+        worst_optax, *_ = _run_both(optax_form, tx, layers, n_steps=20)
+        assert worst_optax < TOL
+        if lam == 0.0:
+            assert worst_paper < TOL
+        else:
+            assert worst_paper > 1e-6, worst_paper
+
+
+@pytest.mark.parametrize("weight_decay", [0.0, 0.01])
+def test_lamb_matches_optax_lamb(weight_decay):
+    layers = MODEL.layers(adapt_biases=True)
+    decay = np.array([name.startswith("W") for name in layers.names])
+    layers = gdlib.Layers(layers.offsets, decay=decay, trust=True)  # optax's mask is for the decay only
+    opt = gdlib.LAMB(eta=0.01, beta1=0.8, beta2=0.99, eps=1e-6, weight_decay=weight_decay, layers=layers)
+    tx = optax.lamb(0.01, b1=0.8, b2=0.99, eps=1e-6, weight_decay=weight_decay, mask=tuple(bool(d) for d in decay))
+    worst, _, state, ostate = _run_both(opt, tx, layers)
+    assert worst < TOL, worst
+    np.testing.assert_allclose(state.m, np.concatenate([np.asarray(x) for x in ostate[0].mu]), rtol=1e-12)
+    np.testing.assert_allclose(state.v, np.concatenate([np.asarray(x) for x in ostate[0].nu]), rtol=1e-12)
+
+
+def test_zero_norm_layer_takes_a_trust_ratio_of_one():
+    """A layer at θ_l = 0 (a bias at start) moves by η u, not by 0: optax's convention."""
+    layers = gdlib.Layers([0, 2, 4])
+    theta, g = np.array([0.0, 0.0, 3.0, 4.0]), np.array([1.0, 2.0, 1.0, 1.0])
+    opt = gdlib.LARS(eta=0.5, gamma=0.0, trust_coefficient=0.001, layers=layers)
+    opt.step(theta, g, opt.init(theta))
+    np.testing.assert_allclose(theta[:2], [-0.5, -1.0])  # ratio 1
+    np.testing.assert_allclose(theta[2:], [3.0, 4.0] - 0.5 * 0.001 * 5.0 / np.sqrt(2.0) * np.ones(2))
+
+
+def test_each_layer_moves_by_eta_times_its_norm_in_lamb():
+    """LAMB's step of layer l has norm η ‖θ_l‖, whatever the gradient's scale."""
+    layers = MODEL.layers(adapt_biases=True)
+    theta = MODEL.init_params(seed=2)
+    for a, b, _, _ in layers.segments():
+        theta[a:b] += 0.1  # no layer at zero (there the ratio is 1: see the test above)
+    before = theta.copy()
+    g = np.random.default_rng(0).standard_normal(theta.size) * np.repeat([1e-4, 1e2, 1.0, 1e3, 1.0, 10.0],
+                                                                        np.diff(layers.offsets))
+    opt = gdlib.LAMB(eta=0.01, layers=layers)
+    opt.step(theta, g, opt.init(theta))
+    for a, b, _, _ in layers.segments():
+        assert np.linalg.norm(theta[a:b] - before[a:b]) == pytest.approx(0.01 * np.linalg.norm(before[a:b]), rel=1e-12)
+
+
+@pytest.mark.parametrize("make", [lambda L: gdlib.LARS(eta=2.0, weight_decay=1e-4, layers=L),
+                                  lambda L: gdlib.LAMB(eta=0.01, layers=L)], ids=["lars", "lamb"])
+def test_train_runs_them_through_the_compiled_epoch(make):
+    data = gdlib.data.digits()
+    model = gdlib.models.MLP(64, 10, hidden=(16,))
+    run = gdlib.train(model, make(model.layers()), data, epochs=3, batch_size=64, seed=0)
+    loss = run.history.train_loss
+    assert run.status == "ok" and run.steps > 0 and run.state.t == run.steps
+    assert loss[-1] < 0.8 * loss[0], loss
+
+
+def test_models_give_one_segment_per_weight_bias_and_batchnorm_vector():
+    mlp = gdlib.models.MLP(4, 3, hidden=(5,), batchnorm=True)
+    layers = mlp.layers()
+    assert layers.names == ("W1", "b1", "gamma1", "beta1", "W2", "b2")
+    assert np.diff(layers.offsets).tolist() == [20, 5, 5, 5, 15, 3] and layers.size == mlp.n_params
+    assert layers.trust.tolist() == layers.decay.tolist() == [True, False, False, False, True, False]
+    assert mlp.layers(adapt_biases=True).trust.all()
+    soft = gdlib.models.SoftmaxRegression(4, 3).layers()
+    assert soft.offsets.tolist() == [0, 12, 15] and soft.decay.tolist() == [True, False]
