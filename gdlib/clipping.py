@@ -17,55 +17,80 @@ norm runs over all of them, as PyTorch's does over all parameters) and return
 clipped copies. :func:`gdlib.train` takes ``clip=ByValue(c)`` or
 ``clip=ByGlobalNorm(τ)`` and clips every mini-batch gradient inside its
 compiled loop with the same kernels.
+
+Each kernel has a serial and a parallel twin (``gdlib._numba.twins``); an
+array of at least ``parallel_min_size()`` elements (``GDLIB_PARALLEL_MIN_SIZE``,
+read when a function is called or a ByValue/ByGlobalNorm is created) takes
+the parallel one. The twins clip and scale identically; the parallel sum of
+squares adds in another order, so a norm may differ in its last bits.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from numba import prange
 
 from . import _checks
-from ._numba import jit
+from ._numba import jit, parallel_min_size, twins
 
 NO_CLIP, BY_VALUE, BY_NORM = 0, 1, 2
 
 
-@jit
+@twins
 def clip_value_kernel(g, c):
     """g_i ← max(−c, min(g_i, c)), in place."""
-    for i in range(g.size):
+    for i in prange(g.size):
         if g[i] > c:
             g[i] = c
         elif g[i] < -c:
             g[i] = -c
 
 
-@jit
-def norm_kernel(g):
-    """‖g‖, the Euclidean norm."""
+@twins
+def sum_of_squares(g):
+    """Σ_i g_i², squared and accumulated in float64 (the parallel twin adds in another order)."""
     total = 0.0
-    for i in range(g.size):
-        total += float(g[i]) * float(g[i])
-    return np.sqrt(total)
+    for i in prange(g.size):
+        x = np.float64(g[i])  # Numba's float() keeps a float32 a float32: its square would round to float32
+        total += x * x
+    return total
+
+
+_sum_of_squares_serial = sum_of_squares.serial
+_sum_of_squares_parallel = sum_of_squares.parallel
 
 
 @jit
-def scale_kernel(g, norm, max_norm, eps):
-    """g ← min(τ / (‖g‖ + eps), 1) g, in place, given ‖g‖ = ``norm``; returns the factor."""
-    factor = max_norm / (norm + eps)
-    if factor < 1.0:
-        for i in range(g.size):
-            g[i] *= factor
-        return factor
-    return 1.0
+def norm_kernel(g, min_size):
+    """‖g‖, the Euclidean norm; on the parallel twin from ``min_size`` elements."""
+    if g.size < min_size:
+        return np.sqrt(_sum_of_squares_serial(g))
+    return np.sqrt(_sum_of_squares_parallel(g))
+
+
+@twins
+def scale_kernel(g, factor):
+    """g ← factor · g, in place."""
+    for i in prange(g.size):
+        g[i] *= factor
+
+
+_clip_value = clip_value_kernel.dispatch
+_scale = scale_kernel.dispatch
 
 
 @jit
 def clip_kernel(kind, params, g):
-    """The clipping of :func:`gdlib.train`'s loop: ``kind`` and ``params`` from a ByValue/ByGlobalNorm."""
+    """The clipping of :func:`gdlib.train`'s loop: ``kind`` and ``params`` from a ByValue/ByGlobalNorm.
+
+    ``params`` = (c or τ, 0 or eps, parallel threshold): the twins run in parallel from that many elements.
+    """
     if kind == BY_VALUE:
-        clip_value_kernel(g, params[0])
+        _clip_value(params, g, params[0])
     elif kind == BY_NORM:
-        scale_kernel(g, norm_kernel(g), params[0], params[1])
+        factor = params[0] / (norm_kernel(g, params[params.size - 1]) + params[1])  # min(τ / (‖g‖ + eps), 1)
+        if factor < 1.0:
+            _scale(params, g, factor)
 
 
 def _layers(grads, name):
@@ -89,13 +114,15 @@ def clip_by_value(grads, c):
     """
     c = _checks.positive(c, "c")
     single, layers = _layers(grads, "grads")
+    threshold = np.array([float(parallel_min_size())])  # the twins' h: its last entry is the threshold
     for g in layers:
-        clip_value_kernel(g.reshape(-1), c)
+        _clip_value(threshold, g.reshape(-1), c)
     return layers[0] if single else layers
 
 
 def _norm(layers):
-    norms = [norm_kernel(g.reshape(-1)) for g in layers]
+    min_size = parallel_min_size()
+    norms = [norm_kernel(g.reshape(-1), min_size) for g in layers]
     return float(norms[0]) if len(norms) == 1 else float(np.sqrt(np.sum(np.square(norms))))
 
 
@@ -128,7 +155,7 @@ class ByValue:
 
     def __init__(self, c):
         self.c = _checks.positive(c, "c")
-        self.params = np.array([self.c, 0.0])
+        self.params = np.array([self.c, 0.0, parallel_min_size()], dtype=np.float64)
 
     def __repr__(self):
         return f"ByValue(c={self.c})"
@@ -142,7 +169,7 @@ class ByGlobalNorm:
     def __init__(self, max_norm, eps=0.0):
         self.max_norm = _checks.positive(max_norm, "max_norm")
         self.eps = _checks.non_negative(eps, "eps")
-        self.params = np.array([self.max_norm, self.eps])
+        self.params = np.array([self.max_norm, self.eps, parallel_min_size()], dtype=np.float64)
 
     def __repr__(self):
         return f"ByGlobalNorm(max_norm={self.max_norm}, eps={self.eps})"

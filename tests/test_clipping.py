@@ -94,3 +94,62 @@ def test_bad_clipping_input_says_what_to_fix(call, error, words):
     with pytest.raises(error) as info:
         call()
     assert words in str(info.value)
+
+
+# Both compiled twins (gdlib._numba.twins), in the style of tests/test_twins.py: the threshold
+# GDLIB_PARALLEL_MIN_SIZE is set to 0 (every array takes the parallel twin) or 10^9 (the serial one).
+PARALLEL, SERIAL = 0, 10**9
+
+
+def _in_place_on_both_twins(kernel, g, *args):
+    """{twin: a copy of g after the twin's in-place kernel(g, *args)}."""
+    out = {}
+    for twin in ("serial", "parallel"):
+        out[twin] = g.copy()
+        getattr(kernel, twin)(out[twin], *args)
+    return out
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_clipping_twins_agree_with_each_other_and_numpy(dtype):
+    g = (100 * np.random.default_rng(3).standard_normal(10_007)).astype(dtype)
+    clipped = _in_place_on_both_twins(clipping.clip_value_kernel, g, 5.0)
+    np.testing.assert_array_equal(clipped["serial"], clipped["parallel"])
+    np.testing.assert_array_equal(clipped["serial"], np.clip(g, dtype(-5.0), dtype(5.0)))
+    squares = {twin: getattr(clipping.sum_of_squares, twin)(g) for twin in ("serial", "parallel")}
+    exact = float(np.sum(g.astype(np.float64) ** 2))
+    assert squares["serial"] == pytest.approx(exact, rel=1e-13)
+    assert squares["parallel"] == pytest.approx(squares["serial"], rel=1e-13)  # another order of the sum
+    scaled = _in_place_on_both_twins(clipping.scale_kernel, g, 0.37)
+    np.testing.assert_array_equal(scaled["serial"], scaled["parallel"])
+    np.testing.assert_array_equal(scaled["serial"], (g.astype(np.float64) * 0.37).astype(dtype))
+
+
+@pytest.mark.parametrize("threshold", [PARALLEL, SERIAL])
+@pytest.mark.parametrize("scale", [0.01, 100.0])
+def test_either_twin_matches_torch(threshold, scale, monkeypatch):
+    monkeypatch.setenv("GDLIB_PARALLEL_MIN_SIZE", str(threshold))
+    layers = _layers(2, scale)
+    for a, b in zip(clipping.clip_by_value(layers, 0.5), _torch_clip(layers, "value", 0.5)[0]):
+        np.testing.assert_array_equal(a, b)
+    ours, norm = clipping.clip_by_global_norm(layers, 1.0, eps=1e-6)
+    theirs, torch_norm = _torch_clip(layers, "norm", 1.0)
+    assert norm == pytest.approx(torch_norm, rel=1e-15)
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a, b, rtol=1e-15, atol=0)
+
+
+def test_train_clips_alike_on_either_twin(monkeypatch):
+    d = data.linear(n=20, p=2, seed=0)
+    m = models.LinearRegression(2)
+    ends = {}
+    for threshold in (PARALLEL, SERIAL):
+        monkeypatch.setenv("GDLIB_PARALLEL_MIN_SIZE", str(threshold))
+        for clip in (clipping.ByGlobalNorm(0.5), clipping.ByValue(0.2)):
+            assert clip.params[-1] == threshold  # read when the clip is created
+            r = gdlib.train(m, gdlib.SGD(eta=0.1), d, epochs=5, batch_size="full",
+                            theta0=30 * np.ones(m.n_params), clip=clip)
+            ends[threshold, type(clip).__name__] = r.theta
+    for kind in ("ByGlobalNorm", "ByValue"):
+        np.testing.assert_allclose(ends[PARALLEL, kind], ends[SERIAL, kind], rtol=1e-14)
+        assert not np.array_equal(ends[PARALLEL, kind], 30 * np.ones(m.n_params))

@@ -15,10 +15,11 @@ g_t, where Adam divides it by sqrt(v̂_t): parameters with large gradients
 would be decayed less. AdamW keeps the decay out of the moments, so every
 parameter shrinks by the same factor 1 − η λ per step.
 
-Loshchilov and Hutter write the decay as η_t λ θ, with η_t the schedule's
-multiplier of the learning rate rather than the learning rate itself;
-PyTorch, optax and Keras multiply λ by the learning rate η, as here. With a
-schedule (``step(..., eta=...)``), the decay uses the scheduled η.
+Loshchilov and Hutter write the decay as s(t) λ θ, with s(t) a schedule's
+multiplier of the learning rate (their η_t) rather than the learning rate
+itself; PyTorch, optax and Keras multiply λ by the learning rate η, as here.
+Their λ is therefore η λ here, and λ here is their λ′ = λ/η (Proposition 1).
+With a schedule (``step(..., eta=...)``), the decay uses the scheduled η.
 """
 
 from __future__ import annotations

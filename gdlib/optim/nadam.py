@@ -28,10 +28,15 @@ and the forms differ only in b_t, a_t and c_t:
     with the constant β1 (b_t = β1).
 
 The running product Π_t is kept in ``state.counters[COUNTER.product]`` (``counters[1]``).
+``coefficients(form, t)`` returns the b_t, a_t and c_t of a form at given steps,
+computed by the same compiled function (``form_coefficients``) as the step.
 """
 
 from __future__ import annotations
 
+import collections
+
+import numpy as np
 from numba import prange
 
 from .. import _checks
@@ -77,11 +82,12 @@ def momentum_schedule(beta1, psi, t):
 
 
 @jit
-def nadam_step(theta, g, S, h, c):
-    """b_t, a_t and c_t of the chosen form (the module docstring), then the update."""
-    c[COUNTER.t] += 1.0
-    t = c[COUNTER.t]
-    beta1, beta2, psi, form = h[H.beta1], h[H.beta2], h[H.momentum_decay], h[H.form]
+def form_coefficients(form, beta1, psi, t, product):
+    """(b_t, a_t, c_t, Π_t) of ``form`` (a ``FORM`` code) at step t, given Π_{t−1} = ``product``.
+
+    The one place the coefficients are computed: ``nadam_step`` and ``coefficients`` both call it.
+    Π_t, the running product μ_1 ⋯ μ_t, is returned unchanged by the seed and optax forms.
+    """
     b_t = beta1
     if form == FORM.seed:
         a_t = beta1 / (1.0 - beta1**t)
@@ -92,13 +98,54 @@ def nadam_step(theta, g, S, h, c):
     else:  # FORM.dozat and FORM.pytorch: the momentum schedule μ_t and its product Π_t
         mu = momentum_schedule(beta1, psi, t)
         mu_next = momentum_schedule(beta1, psi, t + 1.0)
-        c[COUNTER.product] *= mu
-        a_t = mu_next / (1.0 - c[COUNTER.product] * mu_next)
-        c_t = (1.0 - mu) / (1.0 - c[COUNTER.product])
+        product *= mu
+        a_t = mu_next / (1.0 - product * mu_next)
+        c_t = (1.0 - mu) / (1.0 - product)
         if form == FORM.dozat:
             b_t = mu
+    return b_t, a_t, c_t, product
+
+
+@jit
+def nadam_step(theta, g, S, h, c):
+    """b_t, a_t and c_t of the chosen form (the module docstring), then the update."""
+    c[COUNTER.t] += 1.0
+    t = c[COUNTER.t]
+    beta2 = h[H.beta2]
+    b_t, a_t, c_t, product = form_coefficients(h[H.form], h[H.beta1], h[H.momentum_decay], t, c[COUNTER.product])
+    c[COUNTER.product] = product
     v_scale = 1.0 / (1.0 - beta2**t)
     _update(h, theta, g, S[0], S[1], h[H.eta], b_t, beta2, h[H.eps], h[H.eps_inside_sqrt] != 0.0, v_scale, a_t, c_t)
+
+
+@jit
+def _coefficient_table(form, beta1, psi, n):
+    table = np.empty((n, 3))
+    product = 1.0  # the empty product Π_0, as Nadam's state starts
+    for step in range(1, n + 1):
+        b_t, a_t, c_t, product = form_coefficients(form, beta1, psi, float(step), product)
+        table[step - 1, 0], table[step - 1, 1], table[step - 1, 2] = b_t, a_t, c_t
+    return table
+
+
+Coefficients = collections.namedtuple("Coefficients", "b a c")
+
+
+def coefficients(form, t, *, beta1=0.9, momentum_decay=0.004):
+    """The (b_t, a_t, c_t) that ``Nadam(form=form, beta1=beta1, momentum_decay=momentum_decay)`` uses at step t.
+
+    Template: m_t = b_t m_{t−1} + (1 − b_t) g_t and θ_t = θ_{t−1} − η (a_t m_t + c_t g_t) / (sqrt(v̂_t) + ε).
+    ``t`` is a step number t ≥ 1 or an array of them; returns a named tuple ``(b, a, c)`` of float64
+    arrays shaped like ``t``. Computed by ``form_coefficients``, the function the compiled step calls.
+    """
+    opt = Nadam(beta1=beta1, momentum_decay=momentum_decay, form=form)  # validates as the optimizer does
+    steps = np.asarray(t)
+    if steps.size == 0 or not np.issubdtype(steps.dtype, np.integer) or steps.min() < 1:
+        raise ValueError(f"t must be a step number t >= 1 or an array of them (integers), got {t!r}")
+    table = _coefficient_table(opt.hyper[H.form], opt.hyper[H.beta1], opt.hyper[H.momentum_decay],
+                               int(steps.max()))
+    b, a, c = (table[steps - 1, k] for k in range(3))
+    return Coefficients(b, a, c)
 
 
 class Nadam(Optimizer):
