@@ -41,9 +41,8 @@ CHAPTER = {"SGD": "gd-variants", "AdamW": "weight-decay", "LARS": "large-batch",
 #: The graded question of an optimizer whose question is not "<name in lower case>_step".
 #: LAMB's question is its per-layer trust ratio (beyond_the_overview).
 QUESTION = {"SGD": "sgd_epoch", "LAMB": "lamb_trust_ratio"}
-#: PENDING (lead: remove an entry once its chapter or graded question is merged). Issue 15, still
-#: open: the large-batch chapter (LARS and LAMB) is not written yet.
-PENDING_CHAPTER = {"LARS", "LAMB"}
+#: PENDING (lead: remove an entry once its chapter or graded question is merged).
+PENDING_CHAPTER = set()
 PENDING_QUESTION = set()
 
 
