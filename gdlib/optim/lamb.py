@@ -110,9 +110,9 @@ def trust_ratios(theta_layers, update_layers):
 
     ``theta_layers`` and ``update_layers`` are sequences of arrays, one per
     layer l: the parameters θ_l and the update direction u_l (Adam's
-    m̂/(√v̂ + ε) plus λθ_l). The ratio is the one :func:`lamb_step` uses: the
-    norms are summed in float64 and :func:`gdlib.optim.lars.trust_ratio`
-    (with c = 1, ε = 0) divides them. Returns a float64 array of one ratio per layer.
+    m̂/(√v̂ + ε) plus λθ_l). The ratio is the one LAMB's step uses: the norms
+    are summed in float64 and LARS's and LAMB's kernel ``trust_ratio`` (with
+    c = 1, ε = 0) divides them. Returns a float64 array of one ratio per layer.
     """
     if len(theta_layers) != len(update_layers):
         raise ValueError(f"theta_layers has {len(theta_layers)} layers and update_layers {len(update_layers)}; "
