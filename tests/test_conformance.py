@@ -41,10 +41,9 @@ CHAPTER = {"SGD": "gd-variants", "AdamW": "weight-decay", "LARS": "large-batch",
 #: The graded question of an optimizer whose question is not "<name in lower case>_step".
 #: LAMB's question is its per-layer trust ratio (beyond_the_overview).
 QUESTION = {"SGD": "sgd_epoch", "LAMB": "lamb_trust_ratio"}
-#: PENDING (lead: remove an entry once its chapter or graded question is merged). Issue 15, still
-#: open: the large-batch chapter (LARS and LAMB) is not written yet, and LARS has no graded question.
-PENDING_CHAPTER = {"LARS", "LAMB"}
-PENDING_QUESTION = {"LARS"}
+#: PENDING (lead: remove an entry once its chapter or graded question is merged).
+PENDING_CHAPTER = set()
+PENDING_QUESTION = set()
 
 
 # -- the declaration ----------------------------------------------------------

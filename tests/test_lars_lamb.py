@@ -113,6 +113,33 @@ def test_each_layer_moves_by_eta_times_its_norm_in_lamb():
         assert np.linalg.norm(theta[a:b] - before[a:b]) == pytest.approx(0.01 * np.linalg.norm(before[a:b]), rel=1e-12)
 
 
+def test_lamb_trust_ratios_are_the_ratios_lamb_steps_with():
+    """gdlib.optim.lamb.trust_ratios (the graded question's reference) gives the r_l of LAMB's step:
+    after one step from zero moments, m̂ = g and v̂ = g², so u = g / (|g| + ε) + λθ (written here from
+    the paper) and θ_l moves by η r_l u_l; a layer at zero (the biases at start) takes r_l = 1."""
+    from gdlib.optim.lamb import trust_ratios
+
+    layers = MODEL.layers(adapt_biases=True)
+    theta = MODEL.init_params(seed=4)
+    g = np.random.default_rng(5).standard_normal(theta.size)
+    eta, eps, lam = 0.01, 1e-6, 0.05
+    u = g / (np.abs(g) + eps) + lam * theta
+    cuts = list(zip(layers.offsets[:-1], layers.offsets[1:]))
+    ratios = trust_ratios([theta[a:b] for a, b in cuts], [u[a:b] for a, b in cuts])
+    assert ratios[1] == 1.0 and np.all(ratios[::2] < 1.0)  # b1 = 0; the W are far shorter than u
+    before = theta.copy()
+    opt = gdlib.LAMB(eta=eta, eps=eps, weight_decay=lam, layers=layers)
+    opt.step(theta, g, opt.init(theta))
+    for (a, b), r in zip(cuts, ratios):
+        np.testing.assert_allclose(theta[a:b], before[a:b] - eta * r * u[a:b], rtol=1e-12, atol=1e-15)
+    with pytest.raises(ValueError, match="one update per layer"):
+        trust_ratios([theta[:3]], [u[:3], u[3:5]])
+    with pytest.raises(ValueError, match="shape"):
+        trust_ratios([theta[:3]], [u[:4]])
+    with pytest.raises(ValueError, match="finite"):
+        trust_ratios([np.array([1.0, np.nan])], [np.ones(2)])
+
+
 @pytest.mark.parametrize("make", [lambda L: gdlib.LARS(eta=2.0, weight_decay=1e-4, layers=L),
                                   lambda L: gdlib.LAMB(eta=0.01, layers=L)], ids=["lars", "lamb"])
 def test_train_runs_them_through_the_compiled_epoch(make):

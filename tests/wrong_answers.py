@@ -106,6 +106,11 @@ DO_NOTHING = {
                             "returns zeros", lambda grads, max_norm: ([np.zeros_like(g) for g in grads], 0.0)),
     "lamb_trust_ratio": ("returns ones", lambda theta_layers, update_layers: np.ones(len(theta_layers)),
                          "returns zeros", lambda theta_layers, update_layers: np.zeros(len(theta_layers))),
+    "lars_step": ("returns its inputs unchanged",
+                  lambda theta_layers, grad_layers, velocity_layers, *hyper: (theta_layers, velocity_layers),
+                  "returns zeros",
+                  lambda theta_layers, grad_layers, velocity_layers, *hyper: (
+                      [np.zeros_like(w) for w in theta_layers], [np.zeros_like(v) for v in velocity_layers])),
     "tuned_heavy_ball": ("returns gradient descent's 1/L and no momentum",
                          lambda A: (1 / np.linalg.eigvalsh(A)[-1], 0.0, 1.0),
                          "returns zeros", lambda A: (0.0, 0.0, 0.0)),

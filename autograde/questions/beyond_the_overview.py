@@ -1,10 +1,12 @@
-"""Assignment ``beyond_the_overview``: AdamW, warm-up + cosine, clipping by the global norm, LAMB's trust ratio.
+"""Assignment ``beyond_the_overview``: AdamW, warm-up + cosine, clipping by the global norm, LAMB's trust
+ratio, a LARS step.
 
 The references are gdlib's (``gdlib.AdamW``, ``gdlib.schedules.Cosine``,
-``gdlib.clipping.clip_by_global_norm``, ``gdlib.reference.trust_ratios``),
-computed in the grading process like every reference. A schedule, a clipping or
-a trust ratio is right or wrong in places (the warm-up, below the threshold, a
-layer whose norm is zero), so each case of those questions is several calls
+``gdlib.clipping.clip_by_global_norm``, ``gdlib.optim.lamb.trust_ratios``,
+``gdlib.LARS`` with ``gdlib.Layers``), computed in the grading process like
+every reference. A schedule, a clipping, a trust ratio or a layer-wise step is
+right or wrong in places (the warm-up, below the threshold, a layer whose norm
+is zero), so each case of those questions is several calls
 (:class:`SeveralCalls`) covering every place: a known mistake fails every case.
 """
 
@@ -18,7 +20,7 @@ import numpy as np
 
 import gdlib
 from gdlib.clipping import clip_by_global_norm
-from gdlib.reference import trust_ratios
+from gdlib.optim.lamb import trust_ratios
 from gdlib.schedules import Cosine
 
 from ..caller import materialize
@@ -258,4 +260,112 @@ LAMB = SeveralCalls(
                 "convention): no NaN, no infinity, no 0.", _no_zero_rule),
     ])
 
-QUESTIONS = [ADAMW, WARMUP_COSINE, CLIP, LAMB]
+
+# ------------------------------------------------------------ a LARS step
+def lars_ref(theta_layers, grad_layers, velocity_layers, eta, gamma, weight_decay, trust_coefficient):
+    """gdlib.LARS (You et al.'s Algorithm 1) on the layers laid end to end, one gdlib.Layers segment each."""
+    flat = lambda layers: np.concatenate([np.asarray(x, dtype=np.float64).ravel() for x in layers])  # noqa: E731
+    sizes = [int(np.size(x)) for x in theta_layers]
+    theta = flat(theta_layers)
+    opt = gdlib.LARS(eta=eta, gamma=gamma, weight_decay=weight_decay, trust_coefficient=trust_coefficient,
+                     layers=gdlib.Layers(np.cumsum([0, *sizes])), check_finite=False)
+    state = opt.init(theta)
+    state.v[...] = flat(velocity_layers)
+    opt.step(theta, flat(grad_layers), state)
+    return _unflatten(theta, theta_layers), _unflatten(state.v, theta_layers)
+
+
+def _unflatten(flat, like):
+    out, at = [], 0
+    for x in like:
+        out.append(flat[at:at + np.size(x)].reshape(np.shape(x)).copy())
+        at += np.size(x)
+    return out
+
+
+def _lars_value(got):
+    if not (isinstance(got, tuple) and len(got) == 2 and all(isinstance(x, (list, tuple)) for x in got)):
+        raise WrongShape("lars_step must return the pair (list of new θ_l, list of new v_l)")
+    return tuple(np.concatenate([_numbers(x, "lars_step").ravel() for x in part]) if part else np.zeros(0)
+                 for part in got)
+
+
+def _norm(x):
+    return float(np.sqrt(np.sum(np.square(x))))
+
+
+def _lars_variant(theta_layers, grad_layers, velocity_layers, eta, gamma, weight_decay, trust_coefficient, *,
+                  whole=False, den="paper", inverted=False, coefficient=True, decay_in_step=True, eta_twice=False,
+                  zero_rule=True):
+    """A LARS step as students get it wrong: each keyword changes one thing in You et al.'s Algorithm 1."""
+    everything = [np.concatenate([np.ravel(x) for x in layers]) for layers in (theta_layers, grad_layers)]
+    new_theta, new_v = [], []
+    for w, g, v in zip(theta_layers, grad_layers, velocity_layers):
+        if whole:
+            w_norm, g_norm = _norm(everything[0]), _norm(everything[1])
+            u_norm = _norm(everything[1] + weight_decay * everything[0])
+        else:
+            w_norm, g_norm, u_norm = _norm(w), _norm(g), _norm(g + weight_decay * w)
+        bottom = {"paper": g_norm + weight_decay * w_norm, "optax": u_norm, "gradient": g_norm}[den]
+        c = trust_coefficient if coefficient else 1.0
+        if zero_rule and (w_norm == 0 or bottom == 0):
+            r = 1.0
+        elif inverted:
+            r = c * bottom / w_norm
+        else:
+            r = c * w_norm / bottom
+        local = eta * r * (eta if eta_twice else 1.0)
+        v_new = gamma * v + local * (g + weight_decay * w if decay_in_step else g)
+        new_theta.append(w - v_new)
+        new_v.append(v_new)
+    return new_theta, new_v
+
+
+def _lars_case(name, shapes, hyper):
+    """Two calls: from v = 0 with one layer at zero (a bias at start), then from a velocity of earlier steps."""
+    rng = np.random.default_rng(seed("lars", name))
+    calls = []
+    for call in range(2):
+        theta = [rng.standard_normal(s) * rng.uniform(0.5, 3) for s in shapes]
+        grads = [rng.standard_normal(s) * rng.uniform(0.01, 2) for s in shapes]
+        if call == 0:
+            theta[-1][...] = 0.0
+            velocity = [np.zeros(s) for s in shapes]
+        else:
+            velocity = [rng.standard_normal(s) * rng.uniform(1e-4, 1e-2) for s in shapes]
+        calls.append((theta, grads, velocity, *hyper))
+    return Case(name, tuple(calls))
+
+
+LARS = SeveralCalls(
+    function="lars_step", points=4, reference=lars_ref, outputs=("θ", "v"), value=_lars_value,
+    unchanged=(0, 1, 2), label=lambda call: "v = 0" if not any(np.any(v) for v in call[2]) else "v ≠ 0",
+    inplace_advice="Return new arrays: do not modify the layers, gradients or velocities passed in.",
+    cases=[_lars_case("a matrix and a bias", [(4, 3), (3,)], (1.5, 0.9, 0.01, 0.001)),
+           _lars_case("three layers", [(3, 2), (5,), (2,)], (2.0, 0.9, 0.05, 0.01)),
+           _lars_case("two matrices and a bias", [(2, 4), (4, 2), (2,)], (0.5, 0.5, 0.1, 0.02)),
+           _lars_case("other hyperparameters", [(6,), (3, 3), (3,)], (5.0, 0.95, 0.002, 0.001))],
+    mistakes=[
+        Mistake("whole_vector", "You computed one trust ratio for the whole parameter vector: LARS gives each "
+                "layer l its own, r_l = c‖θ_l‖/(‖g_l‖ + λ‖θ_l‖), with the norms over that layer alone.",
+                partial(_lars_variant, whole=True)),
+        Mistake("decay_not_in_ratio", "Your trust ratio leaves the weight decay out of its denominator: it is "
+                "c‖θ_l‖/(‖g_l‖ + λ‖θ_l‖), not c‖θ_l‖/‖g_l‖.", partial(_lars_variant, den="gradient")),
+        Mistake("optax_denominator", "You divided by ‖g_l + λθ_l‖, optax's form: You et al.'s Algorithm 1 (and "
+                "this question) divides by ‖g_l‖ + λ‖θ_l‖, the sum of the two norms.",
+                partial(_lars_variant, den="optax")),
+        Mistake("inverted", "Your trust ratio is upside down: it is c‖θ_l‖/(‖g_l‖ + λ‖θ_l‖), the parameter norm "
+                "over the gradient's.", partial(_lars_variant, inverted=True)),
+        Mistake("no_trust_coefficient", "You left out the trust coefficient c: r_l = c‖θ_l‖/(‖g_l‖ + λ‖θ_l‖), "
+                "so that each layer moves by about ηc times its own size per step.",
+                partial(_lars_variant, coefficient=False)),
+        Mistake("decay_not_in_step", "The step uses the decayed gradient g_l + λθ_l, not g_l alone: "
+                "v_l ← γv_l + η r_l (g_l + λθ_l).", partial(_lars_variant, decay_in_step=False)),
+        Mistake("eta_twice", "You multiplied by η twice: the layer's rate is η r_l, and the velocity gains "
+                "η r_l (g_l + λθ_l) once.", partial(_lars_variant, eta_twice=True)),
+        Mistake("zero_norm", "A layer whose parameters are all zero (a bias at the start) gets the trust ratio 1 "
+                "(optax's and gdlib's convention), so it still moves; yours does not move it.",
+                partial(_lars_variant, zero_rule=False)),
+    ])
+
+QUESTIONS = [ADAMW, WARMUP_COSINE, CLIP, LAMB, LARS]

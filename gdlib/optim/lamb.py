@@ -105,6 +105,32 @@ def lamb_step(theta, g, S, h, c):
             _update_serial(theta, S[0], S[1], lo, hi, wd, m_scale, v_scale, e, h[H.eta] * r)
 
 
+def trust_ratios(theta_layers, update_layers):
+    """LAMB's trust ratio per layer, r_l = ‖θ_l‖ / ‖u_l‖ (1 where ‖θ_l‖ = 0 or ‖u_l‖ = 0).
+
+    ``theta_layers`` and ``update_layers`` are sequences of arrays, one per
+    layer l: the parameters θ_l and the update direction u_l (Adam's
+    m̂/(√v̂ + ε) plus λθ_l). The ratio is the one LAMB's step uses: the norms
+    are summed in float64 and LARS's and LAMB's kernel ``trust_ratio`` (with
+    c = 1, ε = 0) divides them. Returns a float64 array of one ratio per layer.
+    """
+    if len(theta_layers) != len(update_layers):
+        raise ValueError(f"theta_layers has {len(theta_layers)} layers and update_layers {len(update_layers)}; "
+                         "give one update per layer")
+    ratios = np.ones(len(theta_layers))
+    for k, (theta, u) in enumerate(zip(theta_layers, update_layers)):
+        try:
+            theta, u = np.asarray(theta, dtype=np.float64), np.asarray(u, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise TypeError(f"layer {k}: θ_l and u_l must be arrays of numbers") from None
+        if theta.shape != u.shape:
+            raise ValueError(f"layer {k}: θ_l has shape {theta.shape} but u_l has shape {u.shape}; they must match")
+        if not (np.all(np.isfinite(theta)) and np.all(np.isfinite(u))):
+            raise ValueError(f"layer {k}: θ_l and u_l must be finite (a NaN or an infinity has no trust ratio)")
+        ratios[k] = trust_ratio(1.0, np.sqrt(np.sum(theta * theta)), np.sqrt(np.sum(u * u)), 0.0)
+    return ratios
+
+
 class LAMB(LayerwiseOptimizer, Optimizer):
     """LAMB: θ_t = θ_{t−1} − η (‖θ_l‖ / ‖u_l‖) u_t per layer, u_t = m̂_t / (sqrt(v̂_t) + ε) + λ θ_{t−1}.
 

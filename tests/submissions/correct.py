@@ -116,3 +116,13 @@ def lamb_trust_ratio(theta_layers, update_layers):
         nw, nu = np.linalg.norm(w), np.linalg.norm(u)
         out.append(nw / nu if nw > 0 and nu > 0 else 1.0)
     return np.array(out)
+def lars_step(theta_layers, grad_layers, velocity_layers, eta, gamma, weight_decay, trust_coefficient):
+    new_theta, new_v = [], []
+    for w, g, v in zip(theta_layers, grad_layers, velocity_layers):
+        nw, ng = np.linalg.norm(w), np.linalg.norm(g)
+        den = ng + weight_decay * nw
+        r = trust_coefficient * nw / den if nw > 0 and den > 0 else 1.0
+        v = gamma * v + eta * r * (g + weight_decay * w)
+        new_theta.append(w - v)
+        new_v.append(v)
+    return new_theta, new_v

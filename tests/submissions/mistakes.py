@@ -311,6 +311,85 @@ def lamb_trust_ratio(theta_layers, update_layers):
 def lamb_trust_ratio(theta_layers, update_layers):
     return np.array([np.linalg.norm(w) / np.linalg.norm(u) for w, u in zip(theta_layers, update_layers)])
 ''', "optax's convention"),
+    ("lars_step", '''
+def lars_step(theta_layers, grad_layers, velocity_layers, eta, gamma, weight_decay, trust_coefficient):
+    w_all = np.concatenate([w.ravel() for w in theta_layers])
+    g_all = np.concatenate([g.ravel() for g in grad_layers])
+    r = trust_coefficient * np.linalg.norm(w_all) / (np.linalg.norm(g_all) + weight_decay * np.linalg.norm(w_all))
+    vs = [gamma * v + eta * r * (g + weight_decay * w) for w, g, v in zip(theta_layers, grad_layers, velocity_layers)]
+    return [w - v for w, v in zip(theta_layers, vs)], vs
+''', "one trust ratio for the whole parameter vector"),
+    ("lars_step", '''
+def lars_step(theta_layers, grad_layers, velocity_layers, eta, gamma, weight_decay, trust_coefficient):
+    new_theta, new_v = [], []
+    for w, g, v in zip(theta_layers, grad_layers, velocity_layers):
+        nw, ng = np.linalg.norm(w), np.linalg.norm(g)
+        r = trust_coefficient * nw / ng if nw > 0 else 1.0
+        v = gamma * v + eta * r * (g + weight_decay * w)
+        new_theta.append(w - v); new_v.append(v)
+    return new_theta, new_v
+''', "leaves the weight decay out of its denominator"),
+    ("lars_step", '''
+def lars_step(theta_layers, grad_layers, velocity_layers, eta, gamma, weight_decay, trust_coefficient):
+    new_theta, new_v = [], []
+    for w, g, v in zip(theta_layers, grad_layers, velocity_layers):
+        u = g + weight_decay * w
+        nw, nu = np.linalg.norm(w), np.linalg.norm(u)
+        r = trust_coefficient * nw / nu if nw > 0 and nu > 0 else 1.0
+        v = gamma * v + eta * r * u
+        new_theta.append(w - v); new_v.append(v)
+    return new_theta, new_v
+''', "optax's form"),
+    ("lars_step", '''
+def lars_step(theta_layers, grad_layers, velocity_layers, eta, gamma, weight_decay, trust_coefficient):
+    new_theta, new_v = [], []
+    for w, g, v in zip(theta_layers, grad_layers, velocity_layers):
+        nw, ng = np.linalg.norm(w), np.linalg.norm(g)
+        r = trust_coefficient * (ng + weight_decay * nw) / nw if nw > 0 else 1.0
+        v = gamma * v + eta * r * (g + weight_decay * w)
+        new_theta.append(w - v); new_v.append(v)
+    return new_theta, new_v
+''', "upside down"),
+    ("lars_step", '''
+def lars_step(theta_layers, grad_layers, velocity_layers, eta, gamma, weight_decay, trust_coefficient):
+    new_theta, new_v = [], []
+    for w, g, v in zip(theta_layers, grad_layers, velocity_layers):
+        nw, ng = np.linalg.norm(w), np.linalg.norm(g)
+        r = nw / (ng + weight_decay * nw) if nw > 0 else 1.0
+        v = gamma * v + eta * r * (g + weight_decay * w)
+        new_theta.append(w - v); new_v.append(v)
+    return new_theta, new_v
+''', "trust coefficient c"),
+    ("lars_step", '''
+def lars_step(theta_layers, grad_layers, velocity_layers, eta, gamma, weight_decay, trust_coefficient):
+    new_theta, new_v = [], []
+    for w, g, v in zip(theta_layers, grad_layers, velocity_layers):
+        nw, ng = np.linalg.norm(w), np.linalg.norm(g)
+        r = trust_coefficient * nw / (ng + weight_decay * nw) if nw > 0 else 1.0
+        v = gamma * v + eta * r * g
+        new_theta.append(w - v); new_v.append(v)
+    return new_theta, new_v
+''', "not g_l alone"),
+    ("lars_step", '''
+def lars_step(theta_layers, grad_layers, velocity_layers, eta, gamma, weight_decay, trust_coefficient):
+    new_theta, new_v = [], []
+    for w, g, v in zip(theta_layers, grad_layers, velocity_layers):
+        nw, ng = np.linalg.norm(w), np.linalg.norm(g)
+        local_lr = eta * trust_coefficient * nw / (ng + weight_decay * nw) if nw > 0 else eta
+        v = gamma * v + eta * local_lr * (g + weight_decay * w)
+        new_theta.append(w - v); new_v.append(v)
+    return new_theta, new_v
+''', "multiplied by η twice"),
+    ("lars_step", '''
+def lars_step(theta_layers, grad_layers, velocity_layers, eta, gamma, weight_decay, trust_coefficient):
+    new_theta, new_v = [], []
+    for w, g, v in zip(theta_layers, grad_layers, velocity_layers):
+        nw, ng = np.linalg.norm(w), np.linalg.norm(g)
+        r = trust_coefficient * nw / (ng + weight_decay * nw)
+        v = gamma * v + eta * r * (g + weight_decay * w)
+        new_theta.append(w - v); new_v.append(v)
+    return new_theta, new_v
+''', "still moves"),
     ("torch_adagrad_step", '''
 def torch_adagrad_step(theta, g, state, eta, eps, lr_decay):
     t = state["t"] + 1
