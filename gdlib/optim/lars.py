@@ -127,8 +127,9 @@ class LARS(LayerwiseOptimizer, Optimizer):
     Parameters
     ----------
     eta : float
-        Global learning rate η > 0 (1.0). The step of layer l is η c ‖θ_l‖ / ‖g_l‖
-        times the gradient's direction, so η is of order 1, not 0.01.
+        Global learning rate η > 0 (1.0). Before momentum, layer l moves by
+        η c ‖θ_l‖ / (‖g_l‖ + λ‖θ_l‖) times g_l + λθ_l: a length of about η c ‖θ_l‖,
+        so η is of order 1, not 0.01.
     gamma : float
         Momentum term γ in [0, 1) (0.9).
     weight_decay : float
