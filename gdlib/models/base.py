@@ -22,7 +22,6 @@ It returns the mean loss over the batch, as float64.
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 from llvmlite import ir
 from numba.core import cgutils, types
@@ -68,12 +67,6 @@ def prefetch_row(typingctx, X, i):
         return context.get_dummy_value()
 
     return types.void(X, i), codegen
-
-
-def loss_grad_signature(dtype):
-    t = numba.from_dtype(np.dtype(dtype))
-    i64, f64 = numba.types.int64, numba.types.float64
-    return f64(t[::1], t[:, ::1], t[::1], i64[::1], t[::1], i64[::1], f64[::1], i64)
 
 
 class Model:
