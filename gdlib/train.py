@@ -49,9 +49,8 @@ from ._numba import COUNTER, ETA
 from .clipping import NO_CLIP, ByGlobalNorm, ByValue, clip_kernel
 from .data import Split
 from .models.base import EVAL, PREFETCH_ROWS, TRAIN, prefetch_row
-from .optim.base import lookahead_at_theta
 from .optim.loop import STATUS, Status
-from .optim.specialise import inlined, inlined_step, specialised
+from .optim.specialise import loop_for
 from .schedules import Constant, Plateau, Schedule, schedule_factor
 from .strategies import EarlyStopping, gradient_noise_std
 
@@ -73,7 +72,8 @@ Settings.__doc__ = ("η_t = eta · schedule_factor(schedule_kind, schedule_param
 def _epoch(optimizing, batches, settings, step_losses):
     """One epoch in compiled code. Returns (steps taken, status code, see ``Status``).
 
-    A template, compiled per optimizer step, look-ahead and model (:func:`_epoch_for`):
+    A template, compiled per optimizer step, look-ahead and model
+    (:func:`gdlib.optim.specialise.loop_for`; the step inlined below the parallel threshold):
     it calls the model's ``_loss_grad`` at θ (``_AT_THETA``) or at the
     look-ahead point ``_lookahead(theta, S, h, point)``, then the packed step
     ``_step(theta, g, S, h, c)``.
@@ -89,7 +89,7 @@ def _epoch(optimizing, batches, settings, step_losses):
     np.random.seed(seed)
     for b in range(n_batches):
         idx = order[b * batch_size : min((b + 1) * batch_size, n)]
-        if _AT_THETA:  # noqa: F821 (the globals given by _epoch_for)
+        if _AT_THETA:  # noqa: F821 (the globals given by loop_for)
             loss = _loss_grad(theta, X, y, idx, g, spec, buffers, TRAIN)  # noqa: F821
         else:
             _lookahead(theta, S, h, point)  # noqa: F821
@@ -115,28 +115,6 @@ def _epoch(optimizing, batches, settings, step_losses):
     return n_batches, Status.ok
 
 
-_EPOCHS = {}
-
-
-def _epoch_for(step, lookahead, loss_grad, small):
-    """:func:`_epoch` compiled for this optimizer step, look-ahead and model
-    (:mod:`gdlib.optim.specialise`); ``small``: θ is below the parallel
-    threshold, and the step and look-ahead are inlined into the loop."""
-    key = (step, lookahead, loss_grad, small)
-    if key not in _EPOCHS:
-        at_theta = lookahead is lookahead_at_theta
-        name = "epoch_" + step.py_func.__name__ + ("" if at_theta else "_" + lookahead.py_func.__name__)
-        if small:
-            name += "_inline"
-            step, lookahead = inlined_step(step), inlined(lookahead)
-        _EPOCHS[key] = specialised(
-            _epoch, loss_grad, name, key[:3], _step=step, _lookahead=lookahead, _loss_grad=loss_grad,
-            _AT_THETA=at_theta, np=np, Status=Status, ETA=ETA, COUNTER=COUNTER, TRAIN=TRAIN, NO_CLIP=NO_CLIP,
-            PREFETCH_ROWS=PREFETCH_ROWS, prefetch_row=prefetch_row, gradient_noise_std=gradient_noise_std,
-            clip_kernel=clip_kernel, schedule_factor=schedule_factor)
-    return _EPOCHS[key]
-
-
 def compiled_epoch(optimizer, theta, state, loss_grad, X, y, rows, batch_size, *, spec, buffers, hyper=None,
                    schedule=None, eta=None, gradient_noise=(0.0, 0.0), seed=0, step_losses=None,
                    clip=None):
@@ -155,7 +133,11 @@ def compiled_epoch(optimizer, theta, state, loss_grad, X, y, rows, batch_size, *
     hyper = optimizer.hyper.copy() if hyper is None else hyper
     if not isinstance(loss_grad, numba.core.registry.CPUDispatcher):
         raise TypeError("loss_grad must be a Numba-compiled function of a model's _loss_grad signature")
-    epoch = _epoch_for(optimizer._packed_step, optimizer._packed_lookahead, loss_grad, bool(theta.size < hyper[-1]))
+    epoch = loop_for(_epoch, optimizer._packed_step, optimizer._packed_lookahead, loss_grad,
+                     bool(theta.size < hyper[-1]), function_global="_loss_grad", inline_function=False,
+                     np=np, Status=Status, ETA=ETA, COUNTER=COUNTER, TRAIN=TRAIN, NO_CLIP=NO_CLIP,
+                     PREFETCH_ROWS=PREFETCH_ROWS, prefetch_row=prefetch_row, gradient_noise_std=gradient_noise_std,
+                     clip_kernel=clip_kernel, schedule_factor=schedule_factor)
     steps, status = epoch(
         Optimizing(theta, state.buffer, hyper, state.counters),
         Batches(X, y, rows, int(batch_size), spec, buffers),

@@ -31,11 +31,10 @@ SCRIPT = textwrap.dedent(
         # the default step: the finite check fused with the packed step (gdlib.optim.base.checked_step)
         misses[cls.__name__ + "._checked_step"] = sum(cls._checked_step.stats.cache_misses.values())
     # the loops specialised for each (step, look-ahead, gradient or model) and the trajectory's values of J
-    from gdlib.optim.loop import _RUNNERS
+    from gdlib.optim.specialise import LOOPS
     from gdlib.trajectory import _VALUES
-    from gdlib.train import _EPOCHS
-    assert (len(_RUNNERS), len(_VALUES), len(_EPOCHS)) == (len(gdlib.ALL) + 1, 1, 2), (_RUNNERS, _VALUES, _EPOCHS)
-    for compiled in [*_RUNNERS.values(), *_VALUES.values(), *_EPOCHS.values()]:
+    assert (len(LOOPS), len(_VALUES)) == (len(gdlib.ALL) + 1 + 2, 1), (LOOPS, _VALUES)
+    for compiled in [*LOOPS.values(), *_VALUES.values()]:
         misses[compiled.py_func.__name__] = sum(compiled.stats.cache_misses.values())
     # the serial/parallel dispatch generated for each kernel (gdlib._numba.Twins.dispatch)
     import importlib, pkgutil

@@ -17,8 +17,7 @@ import numpy as np
 
 from .. import _checks
 from .._numba import ETA, constants
-from .base import lookahead_at_theta
-from .specialise import inlined, inlined_step, specialised
+from .specialise import loop_for
 
 #: How a run ended, the one definition that ``run_compiled`` and ``gdlib.train`` share:
 #: "ok" (finished), "nonfinite_gradient" (stopped on a NaN or infinite gradient),
@@ -34,7 +33,7 @@ STATUS_OK, STATUS_NONFINITE_GRADIENT, STATUS_DIVERGED = Status  # the codes unde
 def _run(theta, S, h, c, n_steps, trajectory, etas):
     """Run up to n_steps; record θ after each step if ``trajectory`` has rows.
 
-    A template, compiled per optimizer and gradient (:func:`_runner`): it
+    A template, compiled per optimizer and gradient (:func:`gdlib.optim.specialise.loop_for`): it
     calls ``_gradient(x, g)`` at θ (``_AT_THETA``) or at the look-ahead point
     ``_lookahead(theta, S, h, point)``, then the packed step
     ``_step(theta, g, S, h, c)``. If ``etas`` is not empty, step k uses the
@@ -50,7 +49,7 @@ def _run(theta, S, h, c, n_steps, trajectory, etas):
     if record:
         trajectory[0] = theta
     for k in range(n_steps):
-        if _AT_THETA:  # noqa: F821 (the globals given by _runner)
+        if _AT_THETA:  # noqa: F821 (the globals given by loop_for)
             _gradient(theta, g)  # noqa: F821
         else:
             _lookahead(theta, S, h, point)  # noqa: F821
@@ -67,24 +66,6 @@ def _run(theta, S, h, c, n_steps, trajectory, etas):
             if not np.isfinite(theta[i]):
                 return k + 1, Status.diverged
     return n_steps, Status.ok
-
-
-_RUNNERS = {}
-
-
-def _runner(step, lookahead, gradient, small):
-    """:func:`_run` compiled for this step, look-ahead and gradient; ``small``:
-    θ is below the parallel threshold, and the three are inlined into the loop."""
-    key = (step, lookahead, gradient, small)
-    if key not in _RUNNERS:
-        at_theta = lookahead is lookahead_at_theta
-        name = "run_" + step.py_func.__name__ + ("" if at_theta else "_" + lookahead.py_func.__name__)
-        if small:
-            name += "_inline"
-            step, lookahead, gradient = inlined_step(step), inlined(lookahead), inlined(gradient)
-        _RUNNERS[key] = specialised(_run, key[2], name, key[:3], _step=step, _lookahead=lookahead,
-                                    _gradient=gradient, _AT_THETA=at_theta, np=np, Status=Status, ETA=ETA)
-    return _RUNNERS[key]
 
 
 class RunResult:
@@ -140,6 +121,8 @@ def run_compiled(optimizer, gradient, theta0, n_steps, *, record=True, eta_sched
     rows = n_steps + 1 if record else 0
     trajectory = np.empty((rows, theta.size), dtype=theta.dtype)
     hyper = optimizer.hyper.copy()
-    runner = _runner(optimizer._packed_step, optimizer._packed_lookahead, gradient, bool(theta.size < hyper[-1]))
+    small = bool(theta.size < hyper[-1])  # below the parallel threshold
+    runner = loop_for(_run, optimizer._packed_step, optimizer._packed_lookahead, gradient, small,
+                      function_global="_gradient", np=np, Status=Status, ETA=ETA)
     steps, status = runner(theta, state.buffer, hyper, state.counters, int(n_steps), trajectory, etas)
     return RunResult(theta, state, trajectory[: steps + 1] if record else None, int(steps), int(status))

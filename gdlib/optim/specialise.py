@@ -38,6 +38,7 @@ import numba
 
 from .. import _numba
 from .._numba import Twins, jit_template, njit_options
+from .base import lookahead_at_theta
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -121,3 +122,29 @@ def specialised(template, anchor, name, stamped, **names):
     if cached(anchor):
         return jit_template(template, anchor, f"_{name}_{_stamp(*stamped)}", **names)
     return numba.njit(**njit_options(cache=False))(_copy(template, dict(names), f"{template.__name__}_{name}"))
+
+
+#: The compiled loops, by (template, step, look-ahead, function, small θ).
+LOOPS = {}
+
+
+def loop_for(template, step, lookahead, function, small, *, function_global, inline_function=True, **names):
+    """``template`` (a whole-run loop) compiled for an optimizer's packed
+    ``step`` and ``lookahead`` and for ``function`` (a gradient or a model's
+    loss and gradient, which the template calls under the global name
+    ``function_global``); ``small``: θ is below the parallel threshold, and the
+    step, the look-ahead and (if ``inline_function``) the function are inlined.
+    The template also reads ``_AT_THETA`` (the look-ahead is θ itself) and ``names``."""
+    key = (template, step, lookahead, function, small)
+    if key not in LOOPS:
+        at_theta = lookahead is lookahead_at_theta
+        name = template.__name__.strip("_") + "_" + step.py_func.__name__
+        if not at_theta:
+            name += "_" + lookahead.py_func.__name__
+        if small:
+            name += "_inline"
+            step, lookahead = inlined_step(step), inlined(lookahead)
+            function = inlined(function) if inline_function else function
+        LOOPS[key] = specialised(template, key[3], name, key[1:4], _step=step, _lookahead=lookahead,
+                                 _AT_THETA=at_theta, **{function_global: function}, **names)
+    return LOOPS[key]
