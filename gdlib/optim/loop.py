@@ -60,11 +60,16 @@ def _run(theta, S, h, c, n_steps, trajectory, etas):
         if scheduled:
             h[ETA] = etas[k]
         _step(theta, g, S, h, c)  # noqa: F821
-        if record:
-            trajectory[k + 1] = theta
-        for i in range(theta.size):
-            if not np.isfinite(theta[i]):
-                return k + 1, Status.diverged
+        diverged = False
+        if record:  # one pass records θ and checks it (an element-wise loop: no array view per step)
+            for i in range(theta.size):
+                trajectory[k + 1, i] = theta[i]
+                diverged |= not np.isfinite(theta[i])
+        else:
+            for i in range(theta.size):
+                diverged |= not np.isfinite(theta[i])
+        if diverged:
+            return k + 1, Status.diverged
     return n_steps, Status.ok
 
 

@@ -44,24 +44,17 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def _stamp(*functions):
-    """A short digest of the source files of ``functions`` and, for gdlib's
-    optimizers, of every module beside them and of ``gdlib/_numba.py`` (size and
-    modification time): editing the step or the helpers it inlines changes the
-    cache name, instead of loading machine code compiled from the old source."""
-    paths = set()
-    for f in functions:
-        path = getattr(f, "py_func", f).__code__.co_filename
-        paths.add(path)
-        if os.path.dirname(os.path.abspath(path)) == _HERE:
-            paths.update(os.path.join(_HERE, name) for name in os.listdir(_HERE) if name.endswith(".py"))
-            paths.add(_numba.__file__)
+    """A short digest of the source files of ``functions``, of gdlib's
+    optimizers and of ``gdlib/_numba.py`` (size and modification time):
+    editing a step or the kernels and helpers it inlines changes the cache
+    name, instead of loading machine code compiled from the old source."""
+    paths = {getattr(f, "py_func", f).__code__.co_filename for f in functions}
+    paths.update(os.path.join(_HERE, name) for name in os.listdir(_HERE) if name.endswith(".py"))
+    paths.add(_numba.__file__)
     digest = hashlib.sha1()
     for path in sorted(paths):
-        try:
-            st = os.stat(path)
-            digest.update(f"{path}:{st.st_size}:{st.st_mtime_ns};".encode())
-        except OSError:
-            digest.update(path.encode())
+        st = os.stat(path)
+        digest.update(f"{path}:{st.st_size}:{st.st_mtime_ns};".encode())
     return digest.hexdigest()[:10]
 
 
@@ -110,16 +103,18 @@ def inlined_step(step):
 
 def cached(dispatcher):
     """Whether Numba caches ``dispatcher``'s machine code (``cache=True`` and a source file)."""
-    return not isinstance(getattr(dispatcher, "_cache", None), numba.core.caching.NullCache)
+    return (not isinstance(getattr(dispatcher, "_cache", None), numba.core.caching.NullCache)
+            and os.path.isfile(dispatcher.py_func.__code__.co_filename))
 
 
 def specialised(template, anchor, name, stamped, **names):
     """Compile ``template`` reading ``names`` as its globals, under the
-    project's policy. If ``anchor`` (the gradient, a Numba dispatcher) is
-    cached, so is the result, next to ``anchor``'s source, named after it,
-    ``name`` and the digest of ``stamped``'s sources; else it is compiled in
-    every process (a gradient without a source file gives no key to cache on)."""
-    if cached(anchor):
+    project's policy. If ``anchor`` (the gradient) and every dispatcher in
+    ``stamped`` (the step, the look-ahead) are cached, so is the result, next
+    to ``anchor``'s source, named after it, ``name`` and the digest of the
+    sources; else it is compiled in every process (a function without a
+    source file, typed in a notebook say, gives no key to cache on)."""
+    if all(cached(f) for f in (anchor, *stamped)):
         return jit_template(template, anchor, f"_{name}_{_stamp(*stamped)}", **names)
     return numba.njit(**njit_options(cache=False))(_copy(template, dict(names), f"{template.__name__}_{name}"))
 
