@@ -5,7 +5,7 @@ gradient function, so thousands of steps never return to Python. It runs
 exactly the arithmetic that :meth:`Optimizer.step` runs, so a compiled run
 and a Python loop of ``step`` calls give bit-identical trajectories.
 
-The loop :func:`_run` is compiled once per (optimizer step, look-ahead,
+The loop ``_run`` is compiled once per (optimizer step, look-ahead,
 gradient), with the step and the gradient inlined when θ is small
 (:mod:`gdlib.optim.specialise`).
 """
