@@ -45,11 +45,12 @@ import numba
 import numpy as np
 
 from . import _checks
-from ._numba import COUNTER, ETA, jit, lookahead_signature, step_signature
+from ._numba import COUNTER, ETA
 from .clipping import NO_CLIP, ByGlobalNorm, ByValue, clip_kernel
 from .data import Split
-from .models.base import EVAL, TRAIN, loss_grad_signature
+from .models.base import EVAL, PREFETCH_ROWS, TRAIN, prefetch_row
 from .optim.loop import STATUS, Status
+from .optim.specialise import loop_for
 from .schedules import Constant, Plateau, Schedule, schedule_factor
 from .strategies import EarlyStopping, gradient_noise_std
 
@@ -68,24 +69,15 @@ Settings.__doc__ = ("η_t = eta · schedule_factor(schedule_kind, schedule_param
                    "gradient clipping (clip_kind, clip_params; see gdlib.clipping).")
 
 
-def _epoch_signature(dtype):
-    t = numba.from_dtype(np.dtype(dtype))
-    i64, f64 = numba.types.int64, numba.types.float64
-    bundle = numba.types.BaseTuple.from_types
-    return numba.types.UniTuple(i64, 2)(
-        numba.types.FunctionType(step_signature(dtype)),
-        numba.types.FunctionType(lookahead_signature(dtype)),
-        numba.types.FunctionType(loss_grad_signature(dtype)),
-        bundle((t[::1], t[:, ::1], f64[::1], f64[::1]), Optimizing),
-        bundle((t[:, ::1], t[::1], i64[::1], i64, i64[::1], f64[::1]), Batches),
-        bundle((i64, f64[::1], f64, f64, f64, i64, i64, f64[::1]), Settings),
-        f64[::1],  # per-step losses (empty: not recorded)
-    )
+def _epoch(optimizing, batches, settings, step_losses):
+    """One epoch in compiled code. Returns (steps taken, status code, see ``Status``).
 
-
-@jit(signatures=[_epoch_signature(np.float64), _epoch_signature(np.float32)])
-def _epoch(step, lookahead, loss_grad, optimizing, batches, settings, step_losses):
-    """One epoch in compiled code. Returns (steps taken, status code, see ``Status``)."""
+    A template, compiled per optimizer step, look-ahead and model
+    (:func:`gdlib.optim.specialise.loop_for`; the step inlined below the parallel threshold):
+    it calls the model's ``_loss_grad`` at θ (``_AT_THETA``) or at the
+    look-ahead point ``_lookahead(theta, S, h, point)``, then the packed step
+    ``_step(theta, g, S, h, c)``.
+    """
     theta, S, h, c = optimizing
     X, y, order, batch_size, spec, buffers = batches
     schedule_kind, schedule_params, eta, noise_eta, noise_gamma, seed, clip_kind, clip_params = settings
@@ -97,8 +89,13 @@ def _epoch(step, lookahead, loss_grad, optimizing, batches, settings, step_losse
     np.random.seed(seed)
     for b in range(n_batches):
         idx = order[b * batch_size : min((b + 1) * batch_size, n)]
-        lookahead(theta, S, h, point)
-        loss = loss_grad(point, X, y, idx, g, spec, buffers, TRAIN)
+        if _AT_THETA:  # noqa: F821 (the globals given by loop_for)
+            loss = _loss_grad(theta, X, y, idx, g, spec, buffers, TRAIN)  # noqa: F821
+        else:
+            _lookahead(theta, S, h, point)  # noqa: F821
+            loss = _loss_grad(point, X, y, idx, g, spec, buffers, TRAIN)  # noqa: F821
+        for r in range((b + 1) * batch_size, min((b + 1) * batch_size + PREFETCH_ROWS, n)):
+            prefetch_row(X, order[r])  # the next batch's first rows load during the step
         if record:
             step_losses[b] = loss
         if noise_eta > 0.0:
@@ -111,7 +108,7 @@ def _epoch(step, lookahead, loss_grad, optimizing, batches, settings, step_losse
         if clip_kind != NO_CLIP:
             clip_kernel(clip_kind, clip_params, g)
         h[ETA] = eta * schedule_factor(schedule_kind, schedule_params, c[COUNTER.t] + 1.0)
-        step(theta, g, S, h, c)
+        _step(theta, g, S, h, c)  # noqa: F821
         for i in range(theta.size):
             if not np.isfinite(theta[i]):
                 return b + 1, Status.diverged
@@ -133,9 +130,16 @@ def compiled_epoch(optimizer, theta, state, loss_grad, X, y, rows, batch_size, *
     name, one of :data:`gdlib.optim.loop.STATUS`).
     """
     schedule = schedule or Constant()
-    steps, status = _epoch(
-        optimizer._packed_step, optimizer._packed_lookahead, loss_grad,
-        Optimizing(theta, state.buffer, optimizer.hyper.copy() if hyper is None else hyper, state.counters),
+    hyper = optimizer.hyper.copy() if hyper is None else hyper
+    if not isinstance(loss_grad, numba.core.registry.CPUDispatcher):
+        raise TypeError("loss_grad must be a Numba-compiled function of a model's _loss_grad signature")
+    epoch = loop_for(_epoch, optimizer._packed_step, optimizer._packed_lookahead, loss_grad,
+                     bool(theta.size < hyper[-1]), function_global="_loss_grad", inline_function=False,
+                     np=np, Status=Status, ETA=ETA, COUNTER=COUNTER, TRAIN=TRAIN, NO_CLIP=NO_CLIP,
+                     PREFETCH_ROWS=PREFETCH_ROWS, prefetch_row=prefetch_row, gradient_noise_std=gradient_noise_std,
+                     clip_kernel=clip_kernel, schedule_factor=schedule_factor)
+    steps, status = epoch(
+        Optimizing(theta, state.buffer, hyper, state.counters),
         Batches(X, y, rows, int(batch_size), spec, buffers),
         Settings(int(schedule.kind), schedule.params, float(optimizer.eta if eta is None else eta),
                  float(gradient_noise[0]), float(gradient_noise[1]), int(seed),

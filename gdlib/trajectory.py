@@ -2,10 +2,35 @@
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
+from ._numba import jit_template
 from .optim.loop import run_compiled
 from .surfaces import SURFACES, Surface
+
+
+def _values_template(path, out):
+    for i in range(path.shape[0]):
+        out[i] = _value(path[i, 0], path[i, 1])  # noqa: F821 (the global given by _values_along)
+
+
+_VALUES = {}
+
+
+def _values_along(surface, path):
+    """``surface.values_along(path)`` in one compiled loop over the surface's
+    compiled J (the same arithmetic as its NumPy form, without an array
+    temporary per operation), where J's machine code is cached."""
+    value = surface.value
+    if isinstance(getattr(value, "_cache", None), numba.core.caching.NullCache) or not hasattr(value, "py_func"):
+        return surface.values_along(path)
+    if value not in _VALUES:
+        _VALUES[value] = jit_template(_values_template, value, "_along", _value=value)
+    path = np.ascontiguousarray(path, dtype=np.float64)
+    out = np.empty(path.shape[0])
+    _VALUES[value](path, out)
+    return out
 
 
 def trajectory(optimizer, surface, start=None, n_steps=1000, *, dtype=np.float64, eta_schedule=None):
@@ -27,6 +52,6 @@ def trajectory(optimizer, surface, start=None, n_steps=1000, *, dtype=np.float64
     if point.shape != (2,) or not np.all(np.isfinite(point)):
         raise ValueError(f"start must be two finite coordinates (x, y), got {start!r}")
     result = run_compiled(optimizer, surface.gradient, point, n_steps, eta_schedule=eta_schedule)
-    result.values = surface.values_along(result.trajectory)
+    result.values = _values_along(surface, result.trajectory)
     result.surface = surface
     return result

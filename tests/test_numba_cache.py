@@ -12,7 +12,6 @@ SCRIPT = textwrap.dedent(
     import gdlib
     sys.path.insert(0, "tests")
     from objectives import quadratic_gradient
-    from gdlib.optim.loop import _run
 
     for cls in gdlib.ALL:
         opt = cls()
@@ -21,13 +20,22 @@ SCRIPT = textwrap.dedent(
             state = opt.init(theta)
             opt.step(theta, np.full(3, 0.5, dtype), state)
             gdlib.run_compiled(opt, quadratic_gradient, np.ones(2, dtype), 3)
+    gdlib.trajectory(gdlib.Nesterov(), "beale", n_steps=3)
+    blobs = gdlib.data.blobs(n=40, p=3, seed=0)
+    for opt in (gdlib.Adam(), gdlib.Nesterov()):
+        gdlib.train(gdlib.models.SoftmaxRegression(3, 3), opt, blobs, epochs=1, batch_size=8)
     misses = {}
     for cls in gdlib.ALL:
         stats = cls._packed_step.stats
         misses[cls.__name__] = sum(stats.cache_misses.values())
         # the default step: the finite check fused with the packed step (gdlib.optim.base.checked_step)
         misses[cls.__name__ + "._checked_step"] = sum(cls._checked_step.stats.cache_misses.values())
-    misses["_run"] = sum(_run.stats.cache_misses.values())
+    # the loops specialised for each (step, look-ahead, gradient or model) and the trajectory's values of J
+    from gdlib.optim.specialise import LOOPS
+    from gdlib.trajectory import _VALUES
+    assert (len(LOOPS), len(_VALUES)) == (len(gdlib.ALL) + 1 + 2, 1), (LOOPS, _VALUES)
+    for compiled in [*LOOPS.values(), *_VALUES.values()]:
+        misses[compiled.py_func.__name__] = sum(compiled.stats.cache_misses.values())
     # the serial/parallel dispatch generated for each kernel (gdlib._numba.Twins.dispatch)
     import importlib, pkgutil
     from gdlib._numba import Twins

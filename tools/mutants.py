@@ -65,6 +65,8 @@ TESTS = {
     "gdlib/optim/base.py": (OPTIM_TESTS + ["tests/test_compiled_loop.py", "tests/test_properties.py"], None),
     "gdlib/optim/loop.py": (["tests/test_compiled_loop.py", "tests/test_bad_input.py", "tests/test_convergence.py"],
                             None),
+    "gdlib/optim/specialise.py": (["tests/test_compiled_loop.py", "tests/test_train.py", "tests/test_numba_cache.py"],
+                                  None),
     "gdlib/optim/sgd.py": (OPTIM_TESTS, "sgd or SGD"),
     "gdlib/optim/momentum.py": (OPTIM_TESTS, "momentum or Momentum or nesterov or Nesterov"),
     "gdlib/optim/nesterov.py": (OPTIM_TESTS, "nesterov or Nesterov"),

@@ -22,18 +22,51 @@ It returns the mean loss over the batch, as float64.
 
 from __future__ import annotations
 
-import numba
 import numpy as np
+from llvmlite import ir
+from numba.core import cgutils, types
+from numba.extending import intrinsic
 
 from .. import _checks
 
 EVAL, TRAIN, TRAIN_FROZEN = 0, 1, 2
 
+#: How many rows ahead a mini-batch loop asks the memory for (``prefetch_row``).
+PREFETCH_ROWS = 4
 
-def loss_grad_signature(dtype):
-    t = numba.from_dtype(np.dtype(dtype))
-    i64, f64 = numba.types.int64, numba.types.float64
-    return f64(t[::1], t[:, ::1], t[::1], i64[::1], t[::1], i64[::1], f64[::1], i64)
+
+@intrinsic
+def prefetch_row(typingctx, X, i):
+    """Ask the CPU to start loading row ``i`` of the C-contiguous 2-D array ``X``
+    into its caches (LLVM's ``prefetch`` hint, one per 64-byte line). It only
+    hints: nothing is read or written, and a row index out of range is harmless.
+
+    A shuffled epoch reads the rows of X in random order. Without the hint each
+    row is a cache miss the loop waits for; asked for ``PREFETCH_ROWS`` rows
+    ahead, its loading overlaps the arithmetic on the rows before it (the
+    logistic-regression epoch on 100,000 × 100 rows took about half the time;
+    see bench/bench_training.py)."""
+    if not (isinstance(X, types.Array) and X.ndim == 2 and X.layout == "C" and isinstance(i, types.Integer)):
+        return None
+
+    def codegen(context, builder, signature, args):
+        array = context.make_array(signature.args[0])(context, builder, args[0])
+        n_cols = builder.extract_value(array.shape, 1)
+        row = builder.gep(array.data, [builder.mul(context.cast(builder, args[1], signature.args[1], types.intp),
+                                                   n_cols)])
+        row = builder.bitcast(row, ir.IntType(8).as_pointer())
+        size = context.get_abi_sizeof(context.get_data_type(signature.args[0].dtype))
+        n_bytes = builder.mul(n_cols, ir.Constant(n_cols.type, size))
+        i32 = ir.IntType(32)
+        hint = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.VoidType(), [row.type, i32, i32, i32]), "llvm.prefetch.p0")
+        step = ir.Constant(n_bytes.type, 64)
+        with cgutils.for_range_slice(builder, ir.Constant(n_bytes.type, 0), n_bytes, step) as (offset, _):
+            # read (0), keep in all cache levels (3), data (1)
+            builder.call(hint, [builder.gep(row, [offset]), i32(0), i32(3), i32(1)])
+        return context.get_dummy_value()
+
+    return types.void(X, i), codegen
 
 
 class Model:

@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import _checks
 from .._numba import jit
-from .base import Model
+from .base import PREFETCH_ROWS, Model, prefetch_row
 
 
 @jit
@@ -48,7 +48,11 @@ def _generalized_linear_loss_grad(theta, X, y, idx, grad, logistic):
     if want:
         grad[:] = 0
     total = 0.0
+    for r in range(min(PREFETCH_ROWS, idx.size)):
+        prefetch_row(X, idx[r])
     for r in range(idx.size):
+        if r + PREFETCH_ROWS < idx.size:
+            prefetch_row(X, idx[r + PREFETCH_ROWS])
         i = idx[r]
         z = float(_linear_score(theta, X, i, p))
         if logistic:

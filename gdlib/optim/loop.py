@@ -1,9 +1,13 @@
 """A whole optimization run inside one compiled call.
 
 ``run_compiled`` drives any optimizer's packed step with any compiled
-gradient function, so thousands of steps never return to Python. It calls
-exactly the packed step that :meth:`Optimizer.step` calls, so a compiled run
+gradient function, so thousands of steps never return to Python. It runs
+exactly the arithmetic that :meth:`Optimizer.step` runs, so a compiled run
 and a Python loop of ``step`` calls give bit-identical trajectories.
+
+The loop ``_run`` is compiled once per (optimizer step, look-ahead,
+gradient), with the step and the gradient inlined when θ is small
+(:mod:`gdlib.optim.specialise`).
 """
 
 from __future__ import annotations
@@ -12,8 +16,8 @@ import numba
 import numpy as np
 
 from .. import _checks
-from .._numba import ETA, constants, jit, lookahead_signature, step_signature
-from .base import lookahead_at_theta
+from .._numba import ETA, constants
+from .specialise import loop_for
 
 #: How a run ended, the one definition that ``run_compiled`` and ``gdlib.train`` share:
 #: "ok" (finished), "nonfinite_gradient" (stopped on a NaN or infinite gradient),
@@ -26,29 +30,14 @@ STATUS = Status._fields
 STATUS_OK, STATUS_NONFINITE_GRADIENT, STATUS_DIVERGED = Status  # the codes under their former names
 
 
-def _gradient_signature(dtype):
-    t = numba.from_dtype(np.dtype(dtype))
-    return numba.types.void(t[::1], t[::1])
-
-
-def _runner_signature(dtype):
-    t = numba.from_dtype(np.dtype(dtype))
-    f64 = numba.types.float64
-    return numba.types.UniTuple(numba.types.int64, 2)(
-        numba.types.FunctionType(step_signature(dtype)),
-        numba.types.FunctionType(lookahead_signature(dtype)),
-        numba.types.FunctionType(_gradient_signature(dtype)),
-        t[::1], t[:, ::1], f64[::1], f64[::1], numba.types.int64, t[:, ::1], f64[::1], numba.types.boolean,
-    )
-
-
-@jit(signatures=[_runner_signature(np.float64), _runner_signature(np.float32)])
-def _run(step, lookahead, gradient, theta, S, h, c, n_steps, trajectory, etas, at_theta):
+def _run(theta, S, h, c, n_steps, trajectory, etas):
     """Run up to n_steps; record θ after each step if ``trajectory`` has rows.
 
-    If ``etas`` is not empty, step k uses the learning rate etas[k] (h[0]).
-    ``at_theta``: the gradient is taken at θ itself, so the lookahead (a
-    copy of θ through a function pointer, every step) is skipped.
+    A template, compiled per optimizer and gradient (:func:`gdlib.optim.specialise.loop_for`): it
+    calls ``_gradient(x, g)`` at θ (``_AT_THETA``) or at the look-ahead point
+    ``_lookahead(theta, S, h, point)``, then the packed step
+    ``_step(theta, g, S, h, c)``. If ``etas`` is not empty, step k uses the
+    learning rate etas[k] (h[0]).
 
     Returns (steps taken, status). Stops early, before updating, on a
     non-finite gradient, and after a step that made θ non-finite.
@@ -60,22 +49,27 @@ def _run(step, lookahead, gradient, theta, S, h, c, n_steps, trajectory, etas, a
     if record:
         trajectory[0] = theta
     for k in range(n_steps):
-        if at_theta:
-            gradient(theta, g)
+        if _AT_THETA:  # noqa: F821 (the globals given by loop_for)
+            _gradient(theta, g)  # noqa: F821
         else:
-            lookahead(theta, S, h, point)
-            gradient(point, g)
+            _lookahead(theta, S, h, point)  # noqa: F821
+            _gradient(point, g)  # noqa: F821
         for i in range(g.size):
             if not np.isfinite(g[i]):
                 return k, Status.nonfinite_gradient
         if scheduled:
             h[ETA] = etas[k]
-        step(theta, g, S, h, c)
-        if record:
-            trajectory[k + 1] = theta
-        for i in range(theta.size):
-            if not np.isfinite(theta[i]):
-                return k + 1, Status.diverged
+        _step(theta, g, S, h, c)  # noqa: F821
+        diverged = False
+        if record:  # one pass records θ and checks it (an element-wise loop: no array view per step)
+            for i in range(theta.size):
+                trajectory[k + 1, i] = theta[i]
+                diverged |= not np.isfinite(theta[i])
+        else:
+            for i in range(theta.size):
+                diverged |= not np.isfinite(theta[i])
+        if diverged:
+            return k + 1, Status.diverged
     return n_steps, Status.ok
 
 
@@ -131,9 +125,9 @@ def run_compiled(optimizer, gradient, theta0, n_steps, *, record=True, eta_sched
     state = optimizer.init(theta)
     rows = n_steps + 1 if record else 0
     trajectory = np.empty((rows, theta.size), dtype=theta.dtype)
-    steps, status = _run(
-        optimizer._packed_step, optimizer._packed_lookahead, gradient,
-        theta, state.buffer, optimizer.hyper.copy(), state.counters, int(n_steps), trajectory, etas,
-        optimizer._packed_lookahead is lookahead_at_theta,
-    )
+    hyper = optimizer.hyper.copy()
+    small = bool(theta.size < hyper[-1])  # below the parallel threshold
+    runner = loop_for(_run, optimizer._packed_step, optimizer._packed_lookahead, gradient, small,
+                      function_global="_gradient", np=np, Status=Status, ETA=ETA)
+    steps, status = runner(theta, state.buffer, hyper, state.counters, int(n_steps), trajectory, etas)
     return RunResult(theta, state, trajectory[: steps + 1] if record else None, int(steps), int(status))

@@ -1,0 +1,145 @@
+"""Compiled loops specialised for one optimizer step and one gradient.
+
+The whole-run loops (:func:`gdlib.optim.loop.run_compiled`, the epochs of
+:mod:`gdlib.train`) call three functions per step: the optimizer's packed
+step, its look-ahead and a gradient. Passed as first-class function arguments
+they are indirect calls the compiler cannot see through, and calling such a
+loop from Python costs about 0.2 ms for typing its arguments. Instead each
+loop is written once as a plain Python *template* that reads the three as
+globals, and compiled once per (step, look-ahead, gradient):
+
+* below the parallel threshold (small θ, where every ``Twins.dispatch`` picks
+  the serial twin anyway), the step is inlined into the loop
+  (:func:`inlined_step`) with the serial loop of each of its kernels inlined
+  in place of the dispatch, and so are the look-ahead and the gradient: the
+  same arithmetic in the same order, so results are bit-identical, with no
+  call and no choice between twins per step;
+* from the threshold on, the three are direct calls.
+
+Measured on 10^4 Adam steps on Beale (thread CPU time, load average ~5):
+first-class arguments 1.45 ms, direct calls 1.27 ms, the step's kernel called
+without its dispatch 0.96 ms, everything inlined 0.72 ms, a hand-fused loop
+0.47 ms.
+
+The machine code is cached next to the gradient's source when the gradient's
+own code is (see :func:`specialised`); its cache name carries a digest of the
+optimizer's source files, so editing them compiles anew.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import os
+import sys
+import types
+
+import numba
+
+from .. import _numba
+from .._numba import Twins, jit_template, njit_options
+from .base import lookahead_at_theta
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _stamp(*functions):
+    """A short digest of the source files of ``functions``, of gdlib's
+    optimizers and of ``gdlib/_numba.py`` (size and modification time):
+    editing a step or the kernels and helpers it inlines changes the cache
+    name, instead of loading machine code compiled from the old source."""
+    paths = {getattr(f, "py_func", f).__code__.co_filename for f in functions}
+    paths.update(os.path.join(_HERE, name) for name in os.listdir(_HERE) if name.endswith(".py"))
+    paths.add(_numba.__file__)
+    digest = hashlib.sha1()
+    for path in sorted(paths):
+        st = os.stat(path)
+        digest.update(f"{path}:{st.st_size}:{st.st_mtime_ns};".encode())
+    return digest.hexdigest()[:10]
+
+
+def _copy(func, globals_, name):
+    copy = types.FunctionType(func.__code__, globals_, name, func.__defaults__, func.__closure__)
+    copy.__qualname__ = name
+    copy.__module__ = func.__module__
+    return copy
+
+
+def inlined(func):
+    """An always-inlined copy of ``func`` (a Numba dispatcher or a Python
+    function): compiled only inside its callers, so never cached alone."""
+    func = getattr(func, "py_func", func)
+    return numba.njit(**njit_options(inline="always", cache=False))(_copy(func, func.__globals__, func.__name__))
+
+
+def _serial_inline(kernel):
+    """``kernel.dispatch(h, theta, ...)`` below the parallel threshold: the
+    kernel's own loop (``prange`` is ``range`` without ``parallel``), inlined."""
+    name = kernel.source.__name__ + "_inline"
+    params = ", ".join(inspect.signature(kernel.source).parameters)
+    namespace = {"_kernel": inlined(kernel.source)}
+    exec(f"def {name}(h, {params}):\n    _kernel({params})\n", namespace)  # the dispatch's arguments
+    return numba.njit(**njit_options(inline="always", cache=False))(namespace[name])
+
+
+_INLINED_STEPS = {}
+
+
+def inlined_step(step):
+    """``step`` (an optimizer's packed step) always inlined, each call it makes
+    to a ``Twins.dispatch`` of its module replaced by that kernel's serial loop."""
+    if step not in _INLINED_STEPS:
+        func = step.py_func
+        module = sys.modules[func.__module__]
+        kernels = {id(v.dispatch): v for v in vars(module).values() if isinstance(v, Twins)}
+        names = dict(func.__globals__)
+        for name in func.__code__.co_names:
+            if id(names.get(name)) in kernels:
+                names[name] = _serial_inline(kernels[id(names[name])])
+        _INLINED_STEPS[step] = numba.njit(**njit_options(inline="always", cache=False))(
+            _copy(func, names, func.__name__ + "_inline"))
+    return _INLINED_STEPS[step]
+
+
+def cached(dispatcher):
+    """Whether Numba caches ``dispatcher``'s machine code (``cache=True`` and a source file)."""
+    return (not isinstance(getattr(dispatcher, "_cache", None), numba.core.caching.NullCache)
+            and os.path.isfile(dispatcher.py_func.__code__.co_filename))
+
+
+def specialised(template, anchor, name, stamped, **names):
+    """Compile ``template`` reading ``names`` as its globals, under the
+    project's policy. If ``anchor`` (the gradient) and every dispatcher in
+    ``stamped`` (the step, the look-ahead) are cached, so is the result, next
+    to ``anchor``'s source, named after it, ``name`` and the digest of the
+    sources; else it is compiled in every process (a function without a
+    source file, typed in a notebook say, gives no key to cache on)."""
+    if all(cached(f) for f in (anchor, *stamped)):
+        return jit_template(template, anchor, f"_{name}_{_stamp(*stamped)}", **names)
+    return numba.njit(**njit_options(cache=False))(_copy(template, dict(names), f"{template.__name__}_{name}"))
+
+
+#: The compiled loops, by (template, step, look-ahead, function, small θ).
+LOOPS = {}
+
+
+def loop_for(template, step, lookahead, function, small, *, function_global, inline_function=True, **names):
+    """``template`` (a whole-run loop) compiled for an optimizer's packed
+    ``step`` and ``lookahead`` and for ``function`` (a gradient or a model's
+    loss and gradient, which the template calls under the global name
+    ``function_global``); ``small``: θ is below the parallel threshold, and the
+    step, the look-ahead and (if ``inline_function``) the function are inlined.
+    The template also reads ``_AT_THETA`` (the look-ahead is θ itself) and ``names``."""
+    key = (template, step, lookahead, function, small)
+    if key not in LOOPS:
+        at_theta = lookahead is lookahead_at_theta
+        name = template.__name__.strip("_") + "_" + step.py_func.__name__
+        if not at_theta:
+            name += "_" + lookahead.py_func.__name__
+        if small:
+            name += "_inline"
+            step, lookahead = inlined_step(step), inlined(lookahead)
+            function = inlined(function) if inline_function else function
+        LOOPS[key] = specialised(template, key[3], name, key[1:4], _step=step, _lookahead=lookahead,
+                                 _AT_THETA=at_theta, **{function_global: function}, **names)
+    return LOOPS[key]
