@@ -64,3 +64,28 @@ def test_decay_is_decoupled_from_the_moments():
     np.testing.assert_array_equal(state.m, 0.0)
     np.testing.assert_array_equal(state.v, 0.0)
     np.testing.assert_allclose(theta, np.array([2.0, -4.0]) * 0.95**3, rtol=1e-15)
+
+
+def test_torch_adam_weight_decay_is_l2_by_default_and_adamw_with_the_flag(rng):
+    """frameworks.md: PyTorch's Adam(weight_decay=λ) is L2 regularisation (gdlib.Adam fed g + λθ) unless
+    decoupled_weight_decay=True, which makes it AdamW (gdlib.AdamW)."""
+    lam, size = 0.3, 12
+    theta0 = rng.standard_normal(size)
+    grads = list(gradient_sequence(rng, 100, size, np.float64))
+    ends = {}
+    for decoupled in (False, True):
+        param = torch.nn.Parameter(torch.tensor(theta0, dtype=torch.float64))
+        topt = torch.optim.Adam([param], lr=0.01, weight_decay=lam, decoupled_weight_decay=decoupled)
+        for g in grads:
+            param.grad = torch.tensor(g)
+            topt.step()
+        ends[decoupled] = param.detach().numpy()
+    l2, w = theta0.copy(), theta0.copy()
+    adam, adamw = gdlib.Adam(eta=0.01), gdlib.AdamW(eta=0.01, weight_decay=lam)
+    state_l2, state_w = adam.init(l2), adamw.init(w)
+    for g in grads:
+        adam.step(l2, g + lam * l2, state_l2)
+        adamw.step(w, g, state_w)
+    np.testing.assert_allclose(ends[False], l2, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(ends[True], w, rtol=1e-12, atol=1e-12)
+    assert np.max(np.abs(l2 - w)) > 1e-3    # the two rules differ, so the test tells them apart
