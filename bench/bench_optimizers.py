@@ -20,7 +20,10 @@ below the floor or noisier than the stated bound):
                      place (dst += src) whose footprint equals the optimizer's
                      working set (θ, g and the state), timed in the same rounds.
                      Bandwidth = bytes it moves (read both, write one) / its
-                     fastest sample.
+                     median, so that a row's median is compared with a floor
+                     measured alike (the fastest sample of the probe against
+                     the median of a step inflated every ratio on a loaded
+                     machine).
 
 The **floor** of a step is the bytes it must move (read θ, g and each state
 vector, write θ and each state vector) / that bandwidth. A median below
@@ -123,7 +126,7 @@ def bench_row(name, n, dtype, rng, args):
     calls, moved, copy_bytes = calls_for(name, n, dtype, rng, args.numpy_max)
 
     def floor_of(result):
-        bandwidth = copy_bytes / result["copy"]["min"]
+        bandwidth = copy_bytes / result["copy"]["median"]
         return {k: moved / bandwidth for k in calls if k != "copy"}
 
     with torch.no_grad() if torch is not None else _null():
@@ -132,7 +135,7 @@ def bench_row(name, n, dtype, rng, args):
     floor = floor_of(result)["gdlib"]
     for row in result.values():
         row.pop("samples") if not args.samples else None
-    return {"impls": result, "floor": floor, "bandwidth_GBps": copy_bytes / result["copy"]["min"] / 1e9,
+    return {"impls": result, "floor": floor, "bandwidth_GBps": copy_bytes / result["copy"]["median"] / 1e9,
             "bytes_moved": moved}
 
 
