@@ -16,6 +16,8 @@ below the floor or noisier than the stated bound):
                      only up to ``--numpy-max`` elements;
 * ``torch foreach``, ``torch fused``: ``torch.optim`` with ``foreach=True`` /
                      ``fused=True`` where torch has it on the CPU;
+* ``context``        for LARS and LAMB (torch has neither): the default step of
+                     the method each scales per layer (Momentum, AdamW), same rounds;
 * ``copy``           the bandwidth probe: a compiled multi-threaded copy in
                      place (dst += src) whose footprint equals the optimizer's
                      working set (θ, g and the state), timed in the same rounds.
@@ -80,7 +82,10 @@ PEERS = {
               lambda p, i: torch.optim.AdamW(p, lr=0.001, weight_decay=0.01, **i)),
 }
 OPTIMIZERS = {cls.__name__: cls for cls in gdlib.ALL}
-COLUMNS = ("gdlib", "gdlib nocheck", "kernel", "numpy", "torch foreach", "torch fused")
+COLUMNS = ("gdlib", "gdlib nocheck", "kernel", "numpy", "torch foreach", "torch fused", "context")
+# torch has no LARS or LAMB: the element-wise method each one scales per layer
+# is timed in the same rounds (its default step) as context.
+CONTEXT = {"LARS": "Momentum", "LAMB": "AdamW"}
 
 
 def calls_for(name, n, dtype, rng, numpy_max):
@@ -113,6 +118,11 @@ def calls_for(name, n, dtype, rng, numpy_max):
             except (RuntimeError, TypeError, ValueError):
                 continue  # no such implementation for this optimizer on the CPU
             calls[label] = (lambda o: lambda: o.step())(topt)
+    if name in CONTEXT:
+        other = OPTIMIZERS[CONTEXT[name]]()
+        th = theta.copy()
+        state = other.init(th)
+        calls["context"] = (lambda o, t, s: lambda: o.step(t, g, s))(other, th, state)
     k = len(cls.state_names)
     itemsize = np.dtype(dtype).itemsize
     footprint = (2 + k) * n * itemsize
@@ -127,7 +137,7 @@ def bench_row(name, n, dtype, rng, args):
 
     def floor_of(result):
         bandwidth = copy_bytes / result["copy"]["median"]
-        return {k: moved / bandwidth for k in calls if k != "copy"}
+        return {k: moved / bandwidth for k in calls if k not in ("copy", "context")}
 
     with torch.no_grad() if torch is not None else _null():
         result = harness.measure(calls, rounds=args.rounds, sample_s=args.sample, retries=args.retries,
