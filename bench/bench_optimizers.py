@@ -28,7 +28,12 @@ below the floor or noisier than the stated bound):
                      machine).
 
 The **floor** of a step is the bytes it must move (read θ, g and each state
-vector, write θ and each state vector) / that bandwidth. A median below
+vector, write θ and each state vector) / that bandwidth. LARS and LAMB cannot
+update in one pass: a layer's trust ratio needs its norms before any of its
+entries moves, so their floor counts their minimal two passes (``PASSES``):
+LARS reads θ and g for the norms, then reads θ, g, v and writes θ, v (7
+arrays); LAMB updates m and v and sums the norms from them in one pass (reads
+g, m, v, θ, writes m, v), then reads θ, m, v and writes θ (10 arrays). A median below
 0.95 × floor is a measurement error, flagged ``!``; so is a relative IQR over
 the bound (``--spread``). Threads are pinned (``--threads``, default all cores)
 in Numba and torch.
@@ -86,6 +91,8 @@ COLUMNS = ("gdlib", "gdlib nocheck", "kernel", "numpy", "torch foreach", "torch 
 # torch has no LARS or LAMB: the element-wise method each one scales per layer
 # is timed in the same rounds (its default step) as context.
 CONTEXT = {"LARS": "Momentum", "LAMB": "AdamW"}
+# arrays of n elements the minimal passes of a two-pass step move (reads + writes; see the docstring)
+PASSES = {"LARS": 2 + 5, "LAMB": 6 + 4}
 
 
 def calls_for(name, n, dtype, rng, numpy_max):
@@ -126,7 +133,7 @@ def calls_for(name, n, dtype, rng, numpy_max):
     k = len(cls.state_names)
     itemsize = np.dtype(dtype).itemsize
     footprint = (2 + k) * n * itemsize
-    moved = (2 + 2 * k + 1) * n * itemsize  # read θ, g, S; write θ, S
+    moved = PASSES.get(name, 2 + 2 * k + 1) * n * itemsize  # one pass: read θ, g, S; write θ, S
     probe, copy_bytes = harness.copy_probe(footprint, parallel=n >= gdlib._numba.parallel_min_size())
     calls["copy"] = probe
     return calls, moved, copy_bytes

@@ -33,7 +33,7 @@ from ._moments import ema
 from .base import Optimizer
 from .declare import BETA1, BETA2, BIAS_CORRECTION, Hyper, eps, eta, slots
 from .lars import trust_ratio
-from .layers import LAYERS, LayerwiseOptimizer, n_segments, segment
+from .layers import LAYERS, LayerwiseOptimizer, block, n_blocks, n_segments, ordered_sums, segment
 
 HYPERS = (
     eta(0.001), BETA1, BETA2, eps(1e-6, "ε >= 0 outside the square root (1e-6, optax's default)"),
@@ -44,24 +44,23 @@ HYPERS = (
 H = slots(HYPERS)
 
 
-@twins
-def lamb_moments(g, m, v, lo, hi, beta1, beta2):
-    """On [lo:hi]: m ← β1 m + (1 − β1) g, v ← β2 v + (1 − β2) g²."""
-    T = g.dtype.type
-    b1, k1, b2, k2 = T(beta1), T(1.0 - beta1), T(beta2), T(1.0 - beta2)
-    for i in prange(lo, hi):
+@jit
+def lamb_moments(g, m, v, b1, k1, b2, k2):
+    """m ← β1 m + (1 − β1) g, v ← β2 v + (1 − β2) g² (b1 = β1, k1 = 1 − β1, ... in g's dtype).
+
+    The block kernels take slices and index them from 0: with a loop from
+    ``lo`` Numba must wrap negative indices, and LLVM then does not vectorise."""
+    for i in range(g.size):
         m[i] = ema(m[i], g[i], b1, k1)
         v[i] = ema(v[i], g[i] * g[i], b2, k2)
 
 
-@jit
-def lamb_norms(theta, m, v, lo, hi, wd, m_scale, v_scale, eps):
-    """(‖θ‖², ‖u‖²) over [lo:hi], u = m_scale·m / (sqrt(v_scale·v) + ε) + λθ, summed in float64
-    by a serial loop (a parallel sum adds in another order; the twins must agree bit for bit)."""
-    T = theta.dtype.type
-    ms, vs, e, lam = T(m_scale), T(v_scale), T(eps), T(wd)
+@jit(reduction=True)
+def lamb_block_sums(theta, m, v, lam, ms, vs, e):
+    """(Σθ², Σu²) in float64, u = ms·m / (sqrt(vs·v) + ε) + λθ
+    (scalars in θ's dtype); a reduction, summed in SIMD lanes (``jit(reduction=True)``)."""
     s_theta, s_u = 0.0, 0.0
-    for i in range(lo, hi):
+    for i in range(theta.size):
         u = ms * m[i] / (np.sqrt(vs * v[i]) + e) + lam * theta[i]
         s_theta += np.float64(theta[i]) ** 2
         s_u += np.float64(u) ** 2
@@ -69,15 +68,33 @@ def lamb_norms(theta, m, v, lo, hi, wd, m_scale, v_scale, eps):
 
 
 @twins
+def lamb_moments_norms(theta, g, m, v, lo, hi, beta1, beta2, wd, m_scale, v_scale, eps, trust, out):
+    """Block by block over [lo:hi] (``layers.block``): update m and v, then, while
+    the block is in cache, out[b] = (‖θ‖², ‖u‖²) over it if ``trust``. One pass
+    over memory instead of two; the same blocks, summed in order by
+    ``ordered_sums``, in both twins."""
+    T = g.dtype.type
+    b1, k1, b2, k2 = T(beta1), T(1.0 - beta1), T(beta2), T(1.0 - beta2)
+    ms, vs, e, lam = T(m_scale), T(v_scale), T(eps), T(wd)
+    for b in prange(out.shape[0]):
+        start, stop = block(lo, hi, b)
+        m_b, v_b = m[start:stop], v[start:stop]
+        lamb_moments(g[start:stop], m_b, v_b, b1, k1, b2, k2)
+        if trust:
+            out[b, 0], out[b, 1] = lamb_block_sums(theta[start:stop], m_b, v_b, lam, ms, vs, e)
+
+
+@twins
 def lamb_update(theta, m, v, lo, hi, wd, m_scale, v_scale, eps, step):
-    """On θ[lo:hi]: θ ← θ − step · u, with u recomputed from m and v as in ``lamb_norms``; step = η r_t."""
+    """On θ[lo:hi]: θ ← θ − step · u, with u recomputed from m and v as in ``lamb_block_sums``; step = η r_t."""
     T = theta.dtype.type
     ms, vs, e, lam, s = T(m_scale), T(v_scale), T(eps), T(wd), T(step)
-    for i in prange(lo, hi):
+    theta, m, v = theta[lo:hi], m[lo:hi], v[lo:hi]  # from 0: vectorised (see ``lamb_moments``)
+    for i in prange(theta.size):
         theta[i] -= s * (ms * m[i] / (np.sqrt(vs * v[i]) + e) + lam * theta[i])
 
 
-_moments_serial, _moments_parallel = lamb_moments.serial, lamb_moments.parallel
+_first_serial, _first_parallel = lamb_moments_norms.serial, lamb_moments_norms.parallel
 _update_serial, _update_parallel = lamb_update.serial, lamb_update.parallel
 
 
@@ -93,12 +110,15 @@ def lamb_step(theta, g, S, h, c):
     for k in range(n_segments(h, H.layers)):
         lo, hi, decay, trust = segment(h, H.layers, theta.size, k)
         wd = h[H.weight_decay] if decay else 0.0
+        sums = np.zeros((n_blocks(lo, hi), 2))
         if parallel:
-            _moments_parallel(g, S[0], S[1], lo, hi, beta1, beta2)
+            _first_parallel(theta, g, S[0], S[1], lo, hi, beta1, beta2, wd, m_scale, v_scale, e, trust, sums)
         else:
-            _moments_serial(g, S[0], S[1], lo, hi, beta1, beta2)
-        s_theta, s_u = lamb_norms(theta, S[0], S[1], lo, hi, wd, m_scale, v_scale, e)
-        r = trust_ratio(1.0, np.sqrt(s_theta), np.sqrt(s_u), 0.0) if trust else 1.0
+            _first_serial(theta, g, S[0], S[1], lo, hi, beta1, beta2, wd, m_scale, v_scale, e, trust, sums)
+        r = 1.0
+        if trust:
+            s_theta, s_u = ordered_sums(sums)
+            r = trust_ratio(1.0, np.sqrt(s_theta), np.sqrt(s_u), 0.0)
         if parallel:
             _update_parallel(theta, S[0], S[1], lo, hi, wd, m_scale, v_scale, e, h[H.eta] * r)
         else:

@@ -37,7 +37,7 @@ from .. import _checks
 from .._numba import COUNTER, jit, twins, use_parallel
 from .base import Optimizer
 from .declare import GAMMA_MOMENTUM, Hyper, eps, eta, one_of, slots
-from .layers import LAYERS, LayerwiseOptimizer, n_segments, segment
+from .layers import LAYERS, LayerwiseOptimizer, block, n_blocks, n_segments, ordered_sums, segment
 
 FORMS = ("paper", "optax")
 HYPERS = (
@@ -55,22 +55,33 @@ HYPERS = (
 H = slots(HYPERS)
 
 
-@jit
-def lars_norms(theta, g, lo, hi, wd):
-    """(‖θ‖², ‖g‖², ‖g + λθ‖²) over θ[lo:hi], accumulated in float64.
+@jit(reduction=True)
+def lars_block_sums(theta, g, lam):
+    """(Σθ², Σg², Σ(g + λθ)²) in float64; ``lam`` is λ in θ's dtype.
 
-    A serial loop on purpose: a parallel sum adds in another order, and the
-    serial and parallel steps must agree bit for bit (``tests/test_twins.py``).
+    Compiled as a reduction (``jit(reduction=True)``): LLVM sums in SIMD
+    lanes; u = g + λθ itself is one multiply and one add, as in ``lars_update``.
     """
-    T = theta.dtype.type
-    lam = T(wd)
     s_theta, s_g, s_u = 0.0, 0.0, 0.0
-    for i in range(lo, hi):
+    for i in range(theta.size):
         u = g[i] + lam * theta[i]
         s_theta += np.float64(theta[i]) ** 2
         s_g += np.float64(g[i]) ** 2
         s_u += np.float64(u) ** 2
     return s_theta, s_g, s_u
+
+
+@twins
+def lars_norms(theta, g, lo, hi, wd, out):
+    """out[b] = (‖θ‖², ‖g‖², ‖g + λθ‖²) over block b of θ[lo:hi] (``layers.block``).
+
+    The blocks are the same in both twins, and ``ordered_sums`` adds them in
+    order: the serial and parallel steps agree bit for bit (``tests/test_twins.py``).
+    """
+    lam = theta.dtype.type(wd)
+    for b in prange(out.shape[0]):
+        start, stop = block(lo, hi, b)
+        out[b, 0], out[b, 1], out[b, 2] = lars_block_sums(theta[start:stop], g[start:stop], lam)
 
 
 @twins
@@ -81,7 +92,8 @@ def lars_update(theta, g, v, lo, hi, wd, scale, gamma, nesterov):
     """
     T = theta.dtype.type
     lam, s, gam = T(wd), T(scale), T(gamma)
-    for i in prange(lo, hi):
+    theta, g, v = theta[lo:hi], g[lo:hi], v[lo:hi]  # indices from 0: no negative-index wraparound, so LLVM vectorises
+    for i in prange(theta.size):
         step = s * (g[i] + lam * theta[i])
         v[i] = gam * v[i] + step
         if nesterov:
@@ -91,6 +103,7 @@ def lars_update(theta, g, v, lo, hi, wd, scale, gamma, nesterov):
 
 
 _update_serial, _update_parallel = lars_update.serial, lars_update.parallel
+_norms_serial, _norms_parallel = lars_norms.serial, lars_norms.parallel
 
 
 @jit
@@ -111,7 +124,12 @@ def lars_step(theta, g, S, h, c):
         wd = h[H.weight_decay] if decay else 0.0
         r = 1.0
         if trust:
-            s_theta, s_g, s_u = lars_norms(theta, g, lo, hi, wd)
+            sums = np.empty((n_blocks(lo, hi), 3))
+            if parallel:
+                _norms_parallel(theta, g, lo, hi, wd, sums)
+            else:
+                _norms_serial(theta, g, lo, hi, wd, sums)
+            s_theta, s_g, s_u = ordered_sums(sums)
             norm_theta = np.sqrt(s_theta)
             den = np.sqrt(s_g) + wd * norm_theta if paper else np.sqrt(s_u)
             r = trust_ratio(h[H.trust_coefficient], norm_theta, den, h[H.eps])
