@@ -134,6 +134,10 @@ class Optimizer:
     :class:`~gdlib.optim.declare.Hyper`, η first), ``state_names``,
     ``_packed_step`` and (where the gradient is not taken at θ)
     ``_packed_lookahead``; its constructor is generated from ``hypers``.
+    The default step is ``_packed_step`` behind a separate finite check of g
+    (``checked_step``), unless the class gives ``_packed_checked_step(theta,
+    g, S, h, c) -> bad``, a step that checks g in a pass it makes anyway
+    before any write (LARS's norms) and updates nothing when bad > 0.
     """
 
     hypers: tuple = ()
@@ -144,7 +148,9 @@ class Optimizer:
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         step = cls.__dict__.get("_packed_step")
-        if step is not None:  # the default step: the check and the update in one compiled call
+        if "_packed_checked_step" in cls.__dict__:  # the class fuses the check into its own passes (LARS)
+            cls._checked_step = cls.__dict__["_packed_checked_step"]
+        elif step is not None:  # the default step: the check and the update in one compiled call
             cls._checked_step = staticmethod(checked_step(getattr(step, "__func__", step)))
         if "hypers" not in cls.__dict__:
             return

@@ -35,7 +35,7 @@ from numba import prange
 
 from .. import _checks
 from .._numba import COUNTER, jit, twins, use_parallel
-from .base import Optimizer
+from .base import Optimizer, nonfinite_entries
 from .declare import GAMMA_MOMENTUM, Hyper, eps, eta, one_of, slots
 from .layers import LAYERS, LayerwiseOptimizer, block, n_blocks, n_segments, ordered_sums, segment
 
@@ -115,14 +115,22 @@ def trust_ratio(c, norm_theta, norm_den, eps):
 
 
 @jit
-def lars_step(theta, g, S, h, c):
-    c[COUNTER.t] += 1.0
+def lars_run(theta, g, S, h, c, check):
+    """The step, in two passes: every layer's trust ratio (its norms read θ_l
+    and g_l), then every layer's update. With ``check``, the first pass is
+    also the finite check: a layer whose Σg² is finite has a finite g_l (a NaN
+    or ±inf makes the sum NaN or inf); only a layer whose sum is not finite
+    (or whose norms are not needed) is counted entry by entry. Returns the
+    number of NaN or infinite entries of g; updates nothing unless it is 0."""
     parallel = use_parallel(theta.size, h)
     nesterov, paper = h[H.nesterov] != 0.0, h[H.form] == 0.0
-    for k in range(n_segments(h, H.layers)):
+    L = n_segments(h, H.layers)
+    ratio = np.ones(L)
+    bad = 0
+    for k in range(L):
         lo, hi, decay, trust = segment(h, H.layers, theta.size, k)
         wd = h[H.weight_decay] if decay else 0.0
-        r = 1.0
+        s_g = np.nan  # not summed: a check counts this layer
         if trust:
             sums = np.empty((n_blocks(lo, hi), 3))
             if parallel:
@@ -132,11 +140,31 @@ def lars_step(theta, g, S, h, c):
             s_theta, s_g, s_u = ordered_sums(sums)
             norm_theta = np.sqrt(s_theta)
             den = np.sqrt(s_g) + wd * norm_theta if paper else np.sqrt(s_u)
-            r = trust_ratio(h[H.trust_coefficient], norm_theta, den, h[H.eps])
+            ratio[k] = trust_ratio(h[H.trust_coefficient], norm_theta, den, h[H.eps])
+        if check and not np.isfinite(s_g):
+            bad += nonfinite_entries(g[lo:hi], h[h.size - 1])
+    if bad:
+        return bad
+    c[COUNTER.t] += 1.0
+    for k in range(L):
+        lo, hi, decay, trust = segment(h, H.layers, theta.size, k)
+        wd = h[H.weight_decay] if decay else 0.0
         if parallel:
-            _update_parallel(theta, g, S[0], lo, hi, wd, h[H.eta] * r, h[H.gamma], nesterov)
+            _update_parallel(theta, g, S[0], lo, hi, wd, h[H.eta] * ratio[k], h[H.gamma], nesterov)
         else:
-            _update_serial(theta, g, S[0], lo, hi, wd, h[H.eta] * r, h[H.gamma], nesterov)
+            _update_serial(theta, g, S[0], lo, hi, wd, h[H.eta] * ratio[k], h[H.gamma], nesterov)
+    return 0
+
+
+@jit
+def lars_step(theta, g, S, h, c):
+    lars_run(theta, g, S, h, c, False)
+
+
+@jit
+def lars_checked_step(theta, g, S, h, c):
+    """The default step: ``lars_step`` with the finite check in its norms' pass (see ``lars_run``)."""
+    return lars_run(theta, g, S, h, c, True)
 
 
 class LARS(LayerwiseOptimizer, Optimizer):
@@ -172,3 +200,4 @@ class LARS(LayerwiseOptimizer, Optimizer):
     hypers = HYPERS
     state_names = ("v",)
     _packed_step = staticmethod(lars_step)
+    _packed_checked_step = staticmethod(lars_checked_step)
