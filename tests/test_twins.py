@@ -9,7 +9,9 @@ threshold is set at run time (``GDLIB_PARALLEL_MIN_SIZE``, read when an
 optimizer is created) to 0 and to 10^9, so the same small inputs run
 through each branch of each packed step: both must equal the float64
 reference entry by entry, and each other bit for bit (element-wise
-arithmetic in the same order; no fastmath).
+arithmetic in the same order, no fastmath; LARS's and LAMB's norms are sums
+of fixed blocks added in order, the same in both twins: see
+``test_lars_lamb.py`` for θ spanning several blocks).
 """
 
 import numpy as np
