@@ -31,6 +31,7 @@ from . import declare
 #: c[COUNTER.t] is the step count t; c[COUNTER.product] a running product
 #: (Nadam's product of momentum coefficients).
 N_COUNTERS = len(COUNTER)
+_INF = float("inf")
 
 
 @twins
@@ -237,7 +238,10 @@ class Optimizer:
 
     def _hyper_with_eta(self, eta):
         hyper = self.hyper.copy()
-        hyper[ETA] = _checks.positive(eta, "eta")
+        # a schedule passes a finite positive Python float: accepted without the
+        # full check (its abstract-class tests cost about 1 us per step); NaN,
+        # inf, 0, negatives and every other type go through it and its errors
+        hyper[ETA] = eta if type(eta) is float and 0.0 < eta < _INF else _checks.positive(eta, "eta")
         return hyper
 
     def _step_slow(self, theta, g, state, eta):
