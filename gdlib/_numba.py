@@ -13,15 +13,19 @@ Policy, and why:
 * no ``fastmath`` in element-wise kernels: it did not speed them up, and
   it would let the compiler reorder their arithmetic. One exception, the
   sums of squares behind a norm (LARS's and LAMB's trust ratios):
-  ``jit(reduction=True)`` compiles such a sum with ``fastmath={"reassoc"}``
+  ``jit(reduction=True)`` compiles such a loop with ``fastmath={"reassoc"}``
   and nothing else (no ``contract``, no ``arcp``, no ``nnan``), so LLVM may
   split the running sum into SIMD lanes. Without it a float64 sum is one
   serial chain of additions, bound by their latency (measured: 3-4x the
-  bandwidth floor). The order it picks is fixed by the compiled code, not by
-  the threads: callers sum fixed-size blocks (``REDUCTION_BLOCK``) with it,
-  in parallel or not, then add the blocks' sums in order, so the serial and
-  parallel twins, and a Python-driven step and the same step inside a
-  compiled loop, still agree bit for bit.
+  bandwidth floor). The flag covers the whole loop, and the functions it
+  calls (Numba compiles them under the caller's flags): keep its other
+  arithmetic free of anything to reassociate, and test it bit for bit (LAMB
+  updates its moments in such a loop: ``tests/test_lars_lamb.py``). The
+  order of the sum is fixed by the compiled code, not by the threads:
+  callers sum fixed-size blocks (``REDUCTION_BLOCK``), in parallel or not,
+  then add the blocks' sums in order, so the serial and parallel twins, and
+  a Python-driven step and the same step inside a compiled loop, agree bit
+  for bit.
 * ``nogil=True``: kernels can run on several Python threads (Hogwild!).
 * Two compiled twins of each element-wise kernel, one serial, one with
   ``parallel=True``. A parallel loop costs about 10 microseconds to start

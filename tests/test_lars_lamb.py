@@ -185,3 +185,23 @@ def test_lars_check_in_its_norms_pass_rejects_before_any_update(where, bad):
     g = grads[0] * 1e200  # finite, but Σg² overflows: counted entry by entry, then stepped
     opt.step(theta, g, state)
     assert state.t == 1 and np.all(np.isfinite(theta))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("threshold", [0, 10**9])
+def test_lamb_moments_are_exact_inside_the_fused_reduction(dtype, threshold, monkeypatch):
+    """LAMB updates m and v in the loop that sums its norms, which Numba compiles with
+    ``fastmath={"reassoc"}`` (``jit(reduction=True)``; the flag covers the whole loop).
+    m and v must still be the EMAs in θ's dtype, bit for bit, as NumPy computes them."""
+    monkeypatch.setenv("GDLIB_PARALLEL_MIN_SIZE", str(threshold))
+    layers, theta, grads = _several_blocks(dtype)
+    opt = gdlib.LAMB(layers=layers)
+    state = opt.init(theta)
+    T = dtype
+    b1, k1, b2, k2 = T(0.9), T(1.0 - 0.9), T(0.999), T(1.0 - 0.999)
+    m, v = np.zeros_like(theta), np.zeros_like(theta)
+    for g in grads:
+        opt.step(theta, g, state)
+        m, v = b1 * m + k1 * g, b2 * v + k2 * (g * g)
+    np.testing.assert_array_equal(state.m, m)
+    np.testing.assert_array_equal(state.v, v)
