@@ -33,7 +33,7 @@ from ._moments import ema
 from .base import Optimizer
 from .declare import BETA1, BETA2, BIAS_CORRECTION, Hyper, eps, eta, slots
 from .lars import trust_ratio
-from .layers import LAYERS, LayerwiseOptimizer, block, n_blocks, n_segments, ordered_sums, segment
+from .layers import LAYERS, LayerwiseOptimizer, block, n_blocks, n_segments, ordered_sum, segment
 
 HYPERS = (
     eta(0.001), BETA1, BETA2, eps(1e-6, "ε >= 0 outside the square root (1e-6, optax's default)"),
@@ -77,7 +77,7 @@ def lamb_first_block(theta, g, m, v, b1, k1, b2, k2, lam, ms, vs, e):
 def lamb_first_pass(theta, g, m, v, lo, hi, beta1, beta2, wd, m_scale, v_scale, eps, out):
     """Over [lo:hi], block by block (``layers.block``): update m and v and set
     out[b] = (‖θ‖², ‖u‖²) over block b, in one pass over memory. The same
-    blocks, added in order by ``ordered_sums``, in both twins."""
+    blocks, added in order by ``ordered_sum``, in both twins."""
     T = g.dtype.type
     b1, k1, b2, k2 = T(beta1), T(1.0 - beta1), T(beta2), T(1.0 - beta2)
     ms, vs, e, lam = T(m_scale), T(v_scale), T(eps), T(wd)
@@ -110,17 +110,18 @@ def lamb_step(theta, g, S, h, c):
     if h[H.bias_correction] != 0.0:
         m_scale, v_scale = 1.0 / (1.0 - beta1**t), 1.0 / (1.0 - beta2**t)
     parallel = use_parallel(theta.size, h)
+    partials = np.empty((n_blocks(0, theta.size), 2))  # one buffer for every layer's blocks
     for k in range(n_segments(h, H.layers)):
         lo, hi, decay, trust = segment(h, H.layers, theta.size, k)
         wd = h[H.weight_decay] if decay else 0.0
-        sums = np.empty((n_blocks(lo, hi), 2))  # summed even where trust is off: the pass is memory-bound
+        sums = partials[: n_blocks(lo, hi)]  # summed even where trust is off: the pass is memory-bound
         if parallel:
             _first_parallel(theta, g, S[0], S[1], lo, hi, beta1, beta2, wd, m_scale, v_scale, e, sums)
         else:
             _first_serial(theta, g, S[0], S[1], lo, hi, beta1, beta2, wd, m_scale, v_scale, e, sums)
         r = 1.0
         if trust:
-            s_theta, s_u = ordered_sums(sums)
+            s_theta, s_u = ordered_sum(sums, 0), ordered_sum(sums, 1)
             r = trust_ratio(1.0, np.sqrt(s_theta), np.sqrt(s_u), 0.0)
         if parallel:
             _update_parallel(theta, S[0], S[1], lo, hi, wd, m_scale, v_scale, e, h[H.eta] * r)

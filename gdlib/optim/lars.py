@@ -37,7 +37,7 @@ from .. import _checks
 from .._numba import COUNTER, jit, twins, use_parallel
 from .base import Optimizer, nonfinite_entries
 from .declare import GAMMA_MOMENTUM, Hyper, eps, eta, one_of, slots
-from .layers import LAYERS, LayerwiseOptimizer, block, n_blocks, n_segments, ordered_sums, segment
+from .layers import LAYERS, LayerwiseOptimizer, block, n_blocks, n_segments, ordered_sum, segment
 
 FORMS = ("paper", "optax")
 HYPERS = (
@@ -75,7 +75,7 @@ def lars_block_sums(theta, g, lam):
 def lars_norms(theta, g, lo, hi, wd, out):
     """out[b] = (‖θ‖², ‖g‖², ‖g + λθ‖²) over block b of θ[lo:hi] (``layers.block``).
 
-    The blocks are the same in both twins, and ``ordered_sums`` adds them in
+    The blocks are the same in both twins, and ``ordered_sum`` adds them in
     order: the serial and parallel steps agree bit for bit (``tests/test_twins.py``).
     """
     lam = theta.dtype.type(wd)
@@ -126,18 +126,19 @@ def lars_run(theta, g, S, h, c, check):
     nesterov, paper = h[H.nesterov] != 0.0, h[H.form] == 0.0
     L = n_segments(h, H.layers)
     ratio = np.ones(L)
+    partials = np.empty((n_blocks(0, theta.size), 3))  # one buffer for every layer's blocks
     bad = 0
     for k in range(L):
         lo, hi, decay, trust = segment(h, H.layers, theta.size, k)
         wd = h[H.weight_decay] if decay else 0.0
         s_g = np.nan  # not summed: a check counts this layer
         if trust:
-            sums = np.empty((n_blocks(lo, hi), 3))
+            sums = partials[: n_blocks(lo, hi)]
             if parallel:
                 _norms_parallel(theta, g, lo, hi, wd, sums)
             else:
                 _norms_serial(theta, g, lo, hi, wd, sums)
-            s_theta, s_g, s_u = ordered_sums(sums)
+            s_theta, s_g, s_u = ordered_sum(sums, 0), ordered_sum(sums, 1), ordered_sum(sums, 2)
             norm_theta = np.sqrt(s_theta)
             den = np.sqrt(s_g) + wd * norm_theta if paper else np.sqrt(s_u)
             ratio[k] = trust_ratio(h[H.trust_coefficient], norm_theta, den, h[H.eps])

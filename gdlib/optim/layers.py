@@ -168,12 +168,11 @@ def block(lo, hi, b):
 
 
 @jit
-def ordered_sums(partials):
-    """The column sums of the blocks' partial sums, added in block order."""
-    total = np.zeros(partials.shape[1])
+def ordered_sum(partials, j):
+    """Column j of the blocks' partial sums, added in block order."""
+    total = 0.0
     for b in range(partials.shape[0]):
-        for j in range(partials.shape[1]):
-            total[j] += partials[b, j]
+        total += partials[b, j]
     return total
 
 
