@@ -86,3 +86,15 @@ def test_threshold_is_read_at_run_time(monkeypatch):
         monkeypatch.setenv("GDLIB_PARALLEL_MIN_SIZE", bad)
         with pytest.raises(ValueError, match="GDLIB_PARALLEL_MIN_SIZE"):
             gdlib.SGD()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_any_nonfinite_finds_one_entry_anywhere(dtype, bad):
+    x = (np.linspace(-1, 1, 1003) * np.finfo(dtype).max).astype(dtype)  # finite, up to the largest float
+    assert not base.any_nonfinite(x) and not base.any_nonfinite(x[:0])
+    for where in (0, 1, 517, 1002):
+        y = x.copy()
+        y[where] = bad
+        assert base.any_nonfinite(y)
+        assert base.nonfinite_entries(y, 10**9) == base.nonfinite_entries(y, 0) == 1
