@@ -46,7 +46,7 @@ import numba
 import numpy as np
 
 from . import _checks
-from ._numba import COUNTER, ETA, jit, lookahead_signature, step_signature
+from ._numba import COUNTER, ETA, _renamed_copy, jit, lookahead_signature, step_signature
 from .clipping import NO_CLIP, ByGlobalNorm, ByValue, clip_kernel
 from .data import Split
 from .models.base import EVAL, PREFETCH_ROWS, TRAIN, loss_grad_signature, prefetch_row
@@ -87,14 +87,14 @@ def _epoch_signature(dtype):
     )
 
 
-@jit(signatures=[_epoch_signature(np.float64), _epoch_signature(np.float32)])
 def _epoch(step, lookahead, loss_grad, at_theta, optimizing, batches, settings, step_losses):
     """One epoch in compiled code. Returns (steps taken, status code, see ``Status``).
 
     Calls the model's ``loss_grad`` at θ (``at_theta``: the look-ahead is θ
     itself, so its copy is skipped) or at the look-ahead point
     ``lookahead(theta, S, h, point)``, then the packed step
-    ``step(theta, g, S, h, c)``. Compiled once for all optimizers and models;
+    ``step(theta, g, S, h, c)``. Compiled once per dtype for all optimizers and
+    models (``EPOCHS``);
     :func:`gdlib.optim.specialise.loop_for` compiles its source per optimizer
     step, look-ahead and model, the first four parameters as globals (the step
     inlined below the parallel threshold).
@@ -136,6 +136,11 @@ def _epoch(step, lookahead, loss_grad, at_theta, optimizing, batches, settings, 
     return n_batches, Status.ok
 
 
+#: The generic epoch, one dispatcher per dtype of θ (see ``gdlib.optim.loop.RUNS``).
+EPOCHS = {np.dtype(dtype): jit(_renamed_copy(_epoch, "_" + np.dtype(dtype).name), signatures=[_epoch_signature(dtype)])
+          for dtype in (np.float64, np.float32)}
+
+
 def compiled_epoch(optimizer, theta, state, loss_grad, X, y, rows, batch_size, *, spec, buffers, hyper=None,
                    schedule=None, eta=None, gradient_noise=(0.0, 0.0), seed=0, step_losses=None,
                    clip=None, specialise=False):
@@ -160,7 +165,7 @@ def compiled_epoch(optimizer, theta, state, loss_grad, X, y, rows, batch_size, *
     if specialise:
         epoch = loop_for(_epoch, step, lookahead, loss_grad, bool(theta.size < hyper[-1]), inline_function=False)
     else:
-        epoch = functools.partial(_epoch, step, lookahead, loss_grad, lookahead is lookahead_at_theta)
+        epoch = functools.partial(EPOCHS[theta.dtype], step, lookahead, loss_grad, lookahead is lookahead_at_theta)
     steps, status = epoch(
         Optimizing(theta, state.buffer, hyper, state.counters),
         Batches(X, y, rows, int(batch_size), spec, buffers),

@@ -34,9 +34,9 @@ SCRIPT = textwrap.dedent(
         # the default step: the finite check fused with the packed step (gdlib.optim.base.checked_step)
         misses[cls.__name__ + "._checked_step"] = sum(cls._checked_step.stats.cache_misses.values())
     # the generic run and epoch loops (compiled once for all optimizers, eager signatures)
-    from gdlib.optim.loop import _run
-    from gdlib.train import _epoch
-    for loop in (_run, _epoch):
+    from gdlib.optim.loop import RUNS
+    from gdlib.train import EPOCHS
+    for loop in (*RUNS.values(), *EPOCHS.values()):
         misses[loop.py_func.__name__] = sum(loop.stats.cache_misses.values())
     # the loops specialised (specialise=True) for each (step, look-ahead, gradient or model) and the trajectory's values of J
     from gdlib.optim.specialise import LOOPS

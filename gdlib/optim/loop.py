@@ -19,7 +19,7 @@ import numba
 import numpy as np
 
 from .. import _checks
-from .._numba import ETA, constants, jit, lookahead_signature, step_signature
+from .._numba import ETA, _renamed_copy, constants, jit, lookahead_signature, step_signature
 from .base import lookahead_at_theta
 from .specialise import loop_for
 
@@ -51,7 +51,6 @@ def _runner_signature(dtype):
     )
 
 
-@jit(signatures=[_runner_signature(np.float64), _runner_signature(np.float32)])
 def _run(step, lookahead, gradient, at_theta, theta, S, h, c, n_steps, trajectory, etas):
     """Run up to n_steps; record θ after each step if ``trajectory`` has rows.
 
@@ -59,9 +58,9 @@ def _run(step, lookahead, gradient, at_theta, theta, S, h, c, n_steps, trajector
     so its copy is skipped) or at the look-ahead point
     ``lookahead(theta, S, h, point)``, then the packed step
     ``step(theta, g, S, h, c)``. If ``etas`` is not empty, step k uses the
-    learning rate etas[k] (h[0]). Compiled once for all optimizers and
-    gradients; :func:`gdlib.optim.specialise.loop_for` compiles its source
-    per (step, look-ahead, gradient), the first four parameters as globals.
+    learning rate etas[k] (h[0]). Compiled once per dtype for all optimizers
+    and gradients (``RUNS``); :func:`gdlib.optim.specialise.loop_for` compiles
+    its source per (step, look-ahead, gradient), the first four parameters as globals.
 
     Returns (steps taken, status). Stops early, before updating, on a
     non-finite gradient, and after a step that made θ non-finite.
@@ -95,6 +94,13 @@ def _run(step, lookahead, gradient, at_theta, theta, S, h, c, n_steps, trajector
         if diverged:
             return k + 1, Status.diverged
     return n_steps, Status.ok
+
+
+#: The generic run loop, one dispatcher per dtype of θ: with both signatures on one
+#: dispatcher, a call converts the step and the gradient to both function types,
+#: compiling each for the other dtype too (~1.5 s per optimizer, cold).
+RUNS = {np.dtype(dtype): jit(_renamed_copy(_run, "_" + np.dtype(dtype).name), signatures=[_runner_signature(dtype)])
+        for dtype in (np.float64, np.float32)}
 
 
 class RunResult:
@@ -164,5 +170,5 @@ def run_compiled(optimizer, gradient, theta0, n_steps, *, record=True, eta_sched
         small = bool(theta.size < hyper[-1])  # below the parallel threshold
         steps, status = loop_for(_run, step, lookahead, gradient, small)(*arguments)
     else:
-        steps, status = _run(step, lookahead, gradient, lookahead is lookahead_at_theta, *arguments)
+        steps, status = RUNS[theta.dtype](step, lookahead, gradient, lookahead is lookahead_at_theta, *arguments)
     return RunResult(theta, state, trajectory[: steps + 1] if record else None, int(steps), int(status))
