@@ -6,7 +6,7 @@ exactly the arithmetic that :meth:`Optimizer.step` runs, so a compiled run
 and a Python loop of ``step`` calls give bit-identical trajectories.
 
 The loop ``_run`` takes the step, the look-ahead and the gradient as
-first-class function arguments and is compiled once (eager signatures,
+first-class function arguments and is compiled once per dtype (eager signatures,
 cached) for every optimizer and gradient. ``specialise=True`` compiles its
 source once per (optimizer step, look-ahead, gradient) instead, with the step
 and the gradient inlined when θ is small (:mod:`gdlib.optim.specialise`):

@@ -3,7 +3,7 @@
 The whole-run loops (:func:`gdlib.optim.loop.run_compiled`, the epochs of
 :mod:`gdlib.train`) call three functions per step: the optimizer's packed
 step, its look-ahead and a gradient. By default they take them as
-first-class function arguments: one loop compiled once (eager signatures,
+first-class function arguments: one loop compiled once per dtype (eager signatures,
 cached) for every optimizer and gradient, whose calls are indirect calls the
 compiler cannot see through, and calling it from Python costs about 0.2 ms
 for typing its arguments. With ``specialise=True`` the same loop's source is
