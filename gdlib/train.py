@@ -161,6 +161,9 @@ def compiled_epoch(optimizer, theta, state, loss_grad, X, y, rows, batch_size, *
     hyper = optimizer.hyper.copy() if hyper is None else hyper
     if not isinstance(loss_grad, numba.core.registry.CPUDispatcher):
         raise TypeError("loss_grad must be a Numba-compiled function of a model's _loss_grad signature")
+    if not isinstance(theta, np.ndarray) or theta.dtype not in EPOCHS:
+        raise TypeError(f"theta must be a float32 or float64 NumPy array, got {getattr(theta, 'dtype', type(theta))}; "
+                        "convert it with theta.astype(np.float64)")
     step, lookahead = optimizer._packed_step, optimizer._packed_lookahead
     if specialise:
         epoch = loop_for(_epoch, step, lookahead, loss_grad, bool(theta.size < hyper[-1]), inline_function=False)
