@@ -16,14 +16,24 @@ below the floor or noisier than the stated bound):
                      only up to ``--numpy-max`` elements;
 * ``torch foreach``, ``torch fused``: ``torch.optim`` with ``foreach=True`` /
                      ``fused=True`` where torch has it on the CPU;
+* ``context``        for LARS and LAMB (torch has neither): the default step of
+                     the method each scales per layer (Momentum, AdamW), same rounds;
 * ``copy``           the bandwidth probe: a compiled multi-threaded copy in
                      place (dst += src) whose footprint equals the optimizer's
                      working set (θ, g and the state), timed in the same rounds.
                      Bandwidth = bytes it moves (read both, write one) / its
-                     fastest sample.
+                     median, so that a row's median is compared with a floor
+                     measured alike (the fastest sample of the probe against
+                     the median of a step inflated every ratio on a loaded
+                     machine).
 
 The **floor** of a step is the bytes it must move (read θ, g and each state
-vector, write θ and each state vector) / that bandwidth. A median below
+vector, write θ and each state vector) / that bandwidth. LARS and LAMB cannot
+update in one pass: a layer's trust ratio needs its norms before any of its
+entries moves, so their floor counts their minimal two passes (``PASSES``):
+LARS reads θ and g for the norms, then reads θ, g, v and writes θ, v (7
+arrays); LAMB updates m and v and sums the norms from them in one pass (reads
+g, m, v, θ, writes m, v), then reads θ, m, v and writes θ (10 arrays). A median below
 0.95 × floor is a measurement error, flagged ``!``; so is a relative IQR over
 the bound (``--spread``). Threads are pinned (``--threads``, default all cores)
 in Numba and torch.
@@ -77,7 +87,12 @@ PEERS = {
               lambda p, i: torch.optim.AdamW(p, lr=0.001, weight_decay=0.01, **i)),
 }
 OPTIMIZERS = {cls.__name__: cls for cls in gdlib.ALL}
-COLUMNS = ("gdlib", "gdlib nocheck", "kernel", "numpy", "torch foreach", "torch fused")
+COLUMNS = ("gdlib", "gdlib nocheck", "kernel", "numpy", "torch foreach", "torch fused", "context")
+# torch has no LARS or LAMB: the element-wise method each one scales per layer
+# is timed in the same rounds (its default step) as context.
+CONTEXT = {"LARS": "Momentum", "LAMB": "AdamW"}
+# arrays of n elements the minimal passes of a two-pass step move (reads + writes; see the docstring)
+PASSES = {"LARS": 2 + 5, "LAMB": 6 + 4}
 
 
 def calls_for(name, n, dtype, rng, numpy_max):
@@ -110,10 +125,15 @@ def calls_for(name, n, dtype, rng, numpy_max):
             except (RuntimeError, TypeError, ValueError):
                 continue  # no such implementation for this optimizer on the CPU
             calls[label] = (lambda o: lambda: o.step())(topt)
+    if name in CONTEXT:
+        other = OPTIMIZERS[CONTEXT[name]]()
+        th = theta.copy()
+        state = other.init(th)
+        calls["context"] = (lambda o, t, s: lambda: o.step(t, g, s))(other, th, state)
     k = len(cls.state_names)
     itemsize = np.dtype(dtype).itemsize
     footprint = (2 + k) * n * itemsize
-    moved = (2 + 2 * k + 1) * n * itemsize  # read θ, g, S; write θ, S
+    moved = PASSES.get(name, 2 + 2 * k + 1) * n * itemsize  # one pass: read θ, g, S; write θ, S
     probe, copy_bytes = harness.copy_probe(footprint, parallel=n >= gdlib._numba.parallel_min_size())
     calls["copy"] = probe
     return calls, moved, copy_bytes
@@ -123,8 +143,8 @@ def bench_row(name, n, dtype, rng, args):
     calls, moved, copy_bytes = calls_for(name, n, dtype, rng, args.numpy_max)
 
     def floor_of(result):
-        bandwidth = copy_bytes / result["copy"]["min"]
-        return {k: moved / bandwidth for k in calls if k != "copy"}
+        bandwidth = copy_bytes / result["copy"]["median"]
+        return {k: moved / bandwidth for k in calls if k not in ("copy", "context")}
 
     with torch.no_grad() if torch is not None else _null():
         result = harness.measure(calls, rounds=args.rounds, sample_s=args.sample, retries=args.retries,
@@ -132,7 +152,7 @@ def bench_row(name, n, dtype, rng, args):
     floor = floor_of(result)["gdlib"]
     for row in result.values():
         row.pop("samples") if not args.samples else None
-    return {"impls": result, "floor": floor, "bandwidth_GBps": copy_bytes / result["copy"]["min"] / 1e9,
+    return {"impls": result, "floor": floor, "bandwidth_GBps": copy_bytes / result["copy"]["median"] / 1e9,
             "bytes_moved": moved}
 
 

@@ -18,8 +18,12 @@ bound; threads pinned; JSON written beside the table):
   prefetched like gdlib's, its dot products on four accumulators: the compiled
   limit) / a NumPy loop (vectorised gradient; not for the MLP) / a PyTorch
   autograd loop.
+* each gdlib row twice: the default generic loop (compiled once for all
+  optimizers and gradients) and ``specialise=True`` (the loop compiled for
+  this optimizer and gradient, :mod:`gdlib.optim.specialise`).
 * compile time: a fresh process running one trajectory and one epoch with an
-  empty Numba cache (cold) and again with that cache filled (warm).
+  empty Numba cache (cold) and again with that cache filled (warm), for the
+  generic loops and for the specialised ones (each with its own cache).
 
 Run: ``make bench`` or ``python bench/bench_training.py [--json out.json] [--no-compile] [--clock cpu]``.
 ``--clock cpu`` times the CPU time of the process (all its threads) instead of
@@ -63,12 +67,13 @@ START = (1.0, 1.5)
 
 
 # -- trajectory ----------------------------------------------------------------
-def trajectory_gdlib():
-    return gdlib.trajectory(gdlib.Adam(eta=0.01), "beale", START, N_STEPS)
+def trajectory_gdlib(specialise=False):
+    return gdlib.trajectory(gdlib.Adam(eta=0.01), "beale", START, N_STEPS, specialise=specialise)
 
 
-def run_compiled_norecord():
-    return gdlib.run_compiled(gdlib.Adam(eta=0.01), beale_gradient, np.array(START), N_STEPS, record=False)
+def run_compiled_norecord(specialise=False):
+    return gdlib.run_compiled(gdlib.Adam(eta=0.01), beale_gradient, np.array(START), N_STEPS, record=False,
+                              specialise=specialise)
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -132,7 +137,7 @@ def logistic_data(n=100_000, d=100, seed=0):
     return X, y
 
 
-def epoch_gdlib(model, X, y, batch):
+def epoch_gdlib(model, X, y, batch, specialise=False):
     """The compiled epoch alone (what the other columns do), without train()'s evaluations."""
     opt = gdlib.Momentum(eta=0.05, gamma=0.9)
     X, y = model.check_data(X, y)
@@ -140,7 +145,7 @@ def epoch_gdlib(model, X, y, batch):
     state, buffers, hyper = opt.init(theta), model.new_buffers(), opt.hyper.copy()
     rows = epoch_order(len(y), 1)
     return lambda: compiled_epoch(opt, theta, state, model._loss_grad, X, y, rows, batch, spec=model.spec,
-                                  buffers=buffers, hyper=hyper)
+                                  buffers=buffers, hyper=hyper, specialise=specialise)
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -246,25 +251,28 @@ import numpy as np, gdlib
 from gdlib import data, models
 from gdlib.train import compiled_epoch, epoch_order
 t1 = time.perf_counter()
-gdlib.trajectory(gdlib.Adam(eta=0.01), "beale", (1.0, 1.5), 10)
+gdlib.trajectory(gdlib.Adam(eta=0.01), "beale", (1.0, 1.5), 10, specialise=SPECIALISE)
 t2 = time.perf_counter()
 m = models.LogisticRegression(100); X = np.random.default_rng(0).standard_normal((256, 100)); y = (X[:, 0] > 0) * 1.0
 X, y = m.check_data(X, y); opt = gdlib.Momentum(eta=0.05, gamma=0.9); th = m.init_params(0); st = opt.init(th)
-compiled_epoch(opt, th, st, m._loss_grad, X, y, epoch_order(len(y), 1), 64, spec=m.spec, buffers=m.new_buffers())
+compiled_epoch(opt, th, st, m._loss_grad, X, y, epoch_order(len(y), 1), 64, spec=m.spec, buffers=m.new_buffers(),
+               specialise=SPECIALISE)
 t3 = time.perf_counter()
 print(t1 - t0, t2 - t1, t3 - t2)
 """
 
 
 def compile_times():
-    """(import, first trajectory, first epoch) seconds in a fresh process: cold (empty cache), then warm."""
-    with tempfile.TemporaryDirectory() as cache:
-        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
-        out = {}
-        for label in ("cold", "warm"):
-            r = subprocess.run([sys.executable, "-c", COMPILE_SCRIPT], env=env, capture_output=True, text=True,
-                               check=True, cwd=os.path.join(HERE, ".."))
-            out[label] = [float(x) for x in r.stdout.split()[-3:]]
+    """(import, first trajectory, first epoch) seconds in a fresh process: cold (empty cache), then warm,
+    for the generic loops and the specialised ones (each in a cache of its own)."""
+    out = {}
+    for path, specialise in (("generic", False), ("specialised", True)):
+        with tempfile.TemporaryDirectory() as cache:
+            env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+            for label in ("cold", "warm"):
+                r = subprocess.run([sys.executable, "-c", f"SPECIALISE = {specialise}\n" + COMPILE_SCRIPT], env=env,
+                                   capture_output=True, text=True, check=True, cwd=os.path.join(HERE, ".."))
+                out[f"{path}, {label}"] = [float(x) for x in r.stdout.split()[-3:]]
     return out
 
 
@@ -298,11 +306,14 @@ def main(argv=None):
     rows = {}
     specs = [("trajectory, 10^4 Adam steps on Beale", "gdlib.trajectory", {
         "gdlib.trajectory": trajectory_gdlib, "run_compiled(record=False)": run_compiled_norecord,
+        "specialised trajectory": lambda: trajectory_gdlib(True),
+        "specialised run(record=False)": lambda: run_compiled_norecord(True),
         "hand-fused Numba": hand_fused, "NumPy loop": trajectory_numpy,
         **({"torch loop": trajectory_torch} if torch else {})})]
     Xl, yl = logistic_data()
     specs.append(("epoch, logistic regression 100,000 x 100 float64, batch 64", "gdlib", {
         "gdlib": epoch_gdlib(models.LogisticRegression(100), Xl, yl, 64),
+        "gdlib specialised": epoch_gdlib(models.LogisticRegression(100), Xl, yl, 64, specialise=True),
         "hand-fused Numba": epoch_hand_fused_logistic(Xl, yl, 64),
         "NumPy loop": epoch_numpy_logistic(Xl, yl, 64),
         **({"torch loop": epoch_torch(torch.nn.Sequential(torch.nn.Linear(100, 1).double(), torch.nn.Flatten(0)),
@@ -311,15 +322,19 @@ def main(argv=None):
     Xd, yd = digits.X_train, digits.y_train
     specs.append(("epoch, softmax regression, digits, batch 32", "gdlib", {
         "gdlib": epoch_gdlib(models.SoftmaxRegression(64, 10), Xd, yd, 32),
+        "gdlib specialised": epoch_gdlib(models.SoftmaxRegression(64, 10), Xd, yd, 32, specialise=True),
         "NumPy loop": epoch_numpy_softmax(Xd, yd, 32),
         **({"torch loop": epoch_torch(torch.nn.Linear(64, 10).double(), torch.nn.CrossEntropyLoss(), Xd,
                                       yd.astype(np.int64), 32)} if torch else {})}))
     specs.append(("epoch, MLP 64-32-10, digits, batch 32", "gdlib", {
         "gdlib": epoch_gdlib(models.MLP(64, 10, (32,)), Xd, yd, 32),
+        "gdlib specialised": epoch_gdlib(models.MLP(64, 10, (32,)), Xd, yd, 32, specialise=True),
         **({"torch loop": epoch_torch(torch.nn.Sequential(torch.nn.Linear(64, 32), torch.nn.Tanh(),
                                                           torch.nn.Linear(32, 10)).double(),
                                       torch.nn.CrossEntropyLoss(), Xd, yd.astype(np.int64), 32)} if torch else {})}))
-    cols = ("gdlib.trajectory", "run_compiled(record=False)", "gdlib", "hand-fused Numba", "NumPy loop", "torch loop")
+    cols = ("gdlib.trajectory", "specialised trajectory", "run_compiled(record=False)",
+            "specialised run(record=False)", "gdlib", "gdlib specialised", "hand-fused Numba", "NumPy loop",
+            "torch loop")
     table = []
     for name, ours_key, calls in specs:
         result = harness.measure(calls, rounds=args.rounds, sample_s=0.01, retries=args.retries)
@@ -327,11 +342,12 @@ def main(argv=None):
             row.pop("samples")
         rows[name] = result
         mine = result[ours_key]
-        table.append((name, *(harness.fmt_row(result.get(c)) for c in cols),
+        special = result.get("specialised trajectory", result.get("gdlib specialised"))
+        table.append((name, *(harness.fmt_row(result.get(c)) for c in cols), ratio(special, mine),
                       ratio(result.get("hand-fused Numba"), mine) if "hand-fused Numba" in result else "-",
                       ratio(mine, result.get("NumPy loop")), ratio(mine, result.get("torch loop"))))
         print(f"  measured: {name}", file=sys.stderr, flush=True)
-    print(harness.markdown(("run", *cols, "gdlib / hand-fused", "NumPy / gdlib", "torch / gdlib"), table))
+    print(harness.markdown(("run", *cols, "generic / specialised", "gdlib / hand-fused", "NumPy / gdlib", "torch / gdlib"), table))
     meta = {"max_trajectory_difference": gap}
     if not args.no_compile:
         ct = compile_times()
@@ -339,6 +355,7 @@ def main(argv=None):
         print("\ncompile time in a fresh process (import | first trajectory | first epoch of logistic regression):")
         for label, (imp, traj, epoch) in ct.items():
             print(f"  {label} cache: {imp:.2f} s | {traj:.2f} s | {epoch:.2f} s")
+        print(f"  load average: {harness.fmt_load(os.getloadavg())}")
     os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
     env = harness.save(args.json, env, rows, meta=meta)
     print(f"load average after: {harness.fmt_load(env['load_after'])}; JSON: {args.json}")

@@ -10,9 +10,22 @@ Policy, and why:
   ("python") model blocks SIMD vectorisation of every loop that divides and
   made the adaptive optimizers 3-4x slower. gdlib never relies on the raise:
   the kernels guard their own 0/0 (see ``gdlib.optim._moments``).
-* no ``fastmath``: it did not speed the kernels up, and it would allow the
-  compiler to reorder sums, which breaks bit-for-bit agreement between a
-  single Python-driven step and the same step inside a compiled loop.
+* no ``fastmath`` in element-wise kernels: it did not speed them up, and
+  it would let the compiler reorder their arithmetic. One exception, the
+  sums of squares behind a norm (LARS's and LAMB's trust ratios):
+  ``jit(reduction=True)`` compiles such a loop with ``fastmath={"reassoc"}``
+  and nothing else (no ``contract``, no ``arcp``, no ``nnan``), so LLVM may
+  split the running sum into SIMD lanes. Without it a float64 sum is one
+  serial chain of additions, bound by their latency (measured: 3-4x the
+  bandwidth floor). The flag covers the whole loop, and the functions it
+  calls (Numba compiles them under the caller's flags): keep its other
+  arithmetic free of anything to reassociate, and test it bit for bit (LAMB
+  updates its moments in such a loop: ``tests/test_lars_lamb.py``). The
+  order of the sum is fixed by the compiled code, not by the threads:
+  callers sum fixed-size blocks (``REDUCTION_BLOCK``), in parallel or not,
+  then add the blocks' sums in order, so the serial and parallel twins, and
+  a Python-driven step and the same step inside a compiled loop, agree bit
+  for bit.
 * ``nogil=True``: kernels can run on several Python threads (Hogwild!).
 * Two compiled twins of each element-wise kernel, one serial, one with
   ``parallel=True``. A parallel loop costs about 10 microseconds to start
@@ -73,6 +86,12 @@ def parallel_min_size():
 
 _POLICY = dict(cache=True, error_model="numpy", nogil=True)
 
+#: Elements per block of a blocked sum (see ``jit(reduction=True)``): the
+#: blocks' partial sums are independent, so a parallel twin sums them on
+#: several threads, and a block of four float64 arrays (64 KiB) stays in the
+#: L2 cache between two loops over it.
+REDUCTION_BLOCK = 2048
+
 
 def njit_options(**extra):
     """The keyword arguments of ``numba.njit`` under the project's policy
@@ -90,11 +109,16 @@ from numba.np.ufunc.parallel import _launch_threads  # noqa: E402
 _launch_threads()
 
 
-def jit(func=None, *, signatures=None, parallel=False):
+def jit(func=None, *, signatures=None, parallel=False, reduction=False):
     """Compile under the project's policy: ``@jit`` (serial, compiled at the
-    first call), ``@jit(signatures=[...])`` (compiled now, for these types)
-    or ``@jit(parallel=True)`` (a ``prange`` loop on Numba's threads)."""
-    options = njit_options(parallel=True) if parallel else njit_options()
+    first call), ``@jit(signatures=[...])`` (compiled now, for these types),
+    ``@jit(parallel=True)`` (a ``prange`` loop on Numba's threads) or
+    ``@jit(reduction=True)`` (a sum LLVM may split into SIMD lanes: the
+    only use of ``fastmath``, see the module docstring)."""
+    extra = dict(parallel=True) if parallel else {}
+    if reduction:
+        extra["fastmath"] = {"reassoc"}
+    options = njit_options(**extra)
 
     def compile_(f):
         return numba.njit(signatures, **options)(f) if signatures else numba.njit(**options)(f)

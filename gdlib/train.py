@@ -37,6 +37,7 @@ Everything is seeded: the same arguments give bit-identical results.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections import namedtuple
 from dataclasses import dataclass, field
@@ -45,10 +46,11 @@ import numba
 import numpy as np
 
 from . import _checks
-from ._numba import COUNTER, ETA
+from ._numba import COUNTER, ETA, _renamed_copy, jit, lookahead_signature, step_signature
 from .clipping import NO_CLIP, ByGlobalNorm, ByValue, clip_kernel
 from .data import Split
-from .models.base import EVAL, PREFETCH_ROWS, TRAIN, prefetch_row
+from .models.base import EVAL, PREFETCH_ROWS, TRAIN, loss_grad_signature, prefetch_row
+from .optim.base import lookahead_at_theta
 from .optim.loop import STATUS, Status
 from .optim.specialise import loop_for
 from .schedules import Constant, Plateau, Schedule, schedule_factor
@@ -69,14 +71,33 @@ Settings.__doc__ = ("η_t = eta · schedule_factor(schedule_kind, schedule_param
                    "gradient clipping (clip_kind, clip_params; see gdlib.clipping).")
 
 
-def _epoch(optimizing, batches, settings, step_losses):
+def _epoch_signature(dtype):
+    t = numba.from_dtype(np.dtype(dtype))
+    i64, f64 = numba.types.int64, numba.types.float64
+    bundle = numba.types.BaseTuple.from_types
+    return numba.types.UniTuple(i64, 2)(
+        numba.types.FunctionType(step_signature(dtype)),
+        numba.types.FunctionType(lookahead_signature(dtype)),
+        numba.types.FunctionType(loss_grad_signature(dtype)),
+        numba.types.boolean,
+        bundle((t[::1], t[:, ::1], f64[::1], f64[::1]), Optimizing),
+        bundle((t[:, ::1], t[::1], i64[::1], i64, i64[::1], f64[::1]), Batches),
+        bundle((i64, f64[::1], f64, f64, f64, i64, i64, f64[::1]), Settings),
+        f64[::1],  # per-step losses (empty: not recorded)
+    )
+
+
+def _epoch(step, lookahead, loss_grad, at_theta, optimizing, batches, settings, step_losses):
     """One epoch in compiled code. Returns (steps taken, status code, see ``Status``).
 
-    A template, compiled per optimizer step, look-ahead and model
-    (:func:`gdlib.optim.specialise.loop_for`; the step inlined below the parallel threshold):
-    it calls the model's ``_loss_grad`` at θ (``_AT_THETA``) or at the
-    look-ahead point ``_lookahead(theta, S, h, point)``, then the packed step
-    ``_step(theta, g, S, h, c)``.
+    Calls the model's ``loss_grad`` at θ (``at_theta``: the look-ahead is θ
+    itself, so its copy is skipped) or at the look-ahead point
+    ``lookahead(theta, S, h, point)``, then the packed step
+    ``step(theta, g, S, h, c)``. Compiled once per dtype for all optimizers and
+    models (``EPOCHS``);
+    :func:`gdlib.optim.specialise.loop_for` compiles its source per optimizer
+    step, look-ahead and model, the first four parameters as globals (the step
+    inlined below the parallel threshold).
     """
     theta, S, h, c = optimizing
     X, y, order, batch_size, spec, buffers = batches
@@ -89,11 +110,11 @@ def _epoch(optimizing, batches, settings, step_losses):
     np.random.seed(seed)
     for b in range(n_batches):
         idx = order[b * batch_size : min((b + 1) * batch_size, n)]
-        if _AT_THETA:  # noqa: F821 (the globals given by loop_for)
-            loss = _loss_grad(theta, X, y, idx, g, spec, buffers, TRAIN)  # noqa: F821
+        if at_theta:
+            loss = loss_grad(theta, X, y, idx, g, spec, buffers, TRAIN)
         else:
-            _lookahead(theta, S, h, point)  # noqa: F821
-            loss = _loss_grad(point, X, y, idx, g, spec, buffers, TRAIN)  # noqa: F821
+            lookahead(theta, S, h, point)
+            loss = loss_grad(point, X, y, idx, g, spec, buffers, TRAIN)
         for r in range((b + 1) * batch_size, min((b + 1) * batch_size + PREFETCH_ROWS, n)):
             prefetch_row(X, order[r])  # the next batch's first rows load during the step
         if record:
@@ -108,16 +129,21 @@ def _epoch(optimizing, batches, settings, step_losses):
         if clip_kind != NO_CLIP:
             clip_kernel(clip_kind, clip_params, g)
         h[ETA] = eta * schedule_factor(schedule_kind, schedule_params, c[COUNTER.t] + 1.0)
-        _step(theta, g, S, h, c)  # noqa: F821
+        step(theta, g, S, h, c)
         for i in range(theta.size):
             if not np.isfinite(theta[i]):
                 return b + 1, Status.diverged
     return n_batches, Status.ok
 
 
+#: The generic epoch, one dispatcher per dtype of θ (see ``gdlib.optim.loop.RUNS``).
+EPOCHS = {np.dtype(dtype): jit(_renamed_copy(_epoch, "_" + np.dtype(dtype).name), signatures=[_epoch_signature(dtype)])
+          for dtype in (np.float64, np.float32)}
+
+
 def compiled_epoch(optimizer, theta, state, loss_grad, X, y, rows, batch_size, *, spec, buffers, hyper=None,
                    schedule=None, eta=None, gradient_noise=(0.0, 0.0), seed=0, step_losses=None,
-                   clip=None):
+                   clip=None, specialise=False):
     """One compiled epoch (:func:`_epoch`) with named arguments: the steps of
     :func:`minibatch_epoch`, in machine code. Updates ``theta`` and ``state`` in place.
 
@@ -126,18 +152,23 @@ def compiled_epoch(optimizer, theta, state, loss_grad, X, y, rows, batch_size, *
     its learning-rate slot is overwritten every step); ``eta`` the learning rate
     the schedule multiplies (default the optimizer's η); ``step_losses``, if
     given, receives the loss of each mini-batch; ``clip`` a
-    :class:`gdlib.clipping.ByValue` or :class:`~gdlib.clipping.ByGlobalNorm` (default none). Returns (steps taken, status
+    :class:`gdlib.clipping.ByValue` or :class:`~gdlib.clipping.ByGlobalNorm` (default none); ``specialise``
+    compiles the epoch for this optimizer and model (:func:`gdlib.optim.specialise.loop_for`: the same
+    results, seconds of compilation per new pair). Returns (steps taken, status
     name, one of :data:`gdlib.optim.loop.STATUS`).
     """
     schedule = schedule or Constant()
     hyper = optimizer.hyper.copy() if hyper is None else hyper
     if not isinstance(loss_grad, numba.core.registry.CPUDispatcher):
         raise TypeError("loss_grad must be a Numba-compiled function of a model's _loss_grad signature")
-    epoch = loop_for(_epoch, optimizer._packed_step, optimizer._packed_lookahead, loss_grad,
-                     bool(theta.size < hyper[-1]), function_global="_loss_grad", inline_function=False,
-                     np=np, Status=Status, ETA=ETA, COUNTER=COUNTER, TRAIN=TRAIN, NO_CLIP=NO_CLIP,
-                     PREFETCH_ROWS=PREFETCH_ROWS, prefetch_row=prefetch_row, gradient_noise_std=gradient_noise_std,
-                     clip_kernel=clip_kernel, schedule_factor=schedule_factor)
+    if not isinstance(theta, np.ndarray) or theta.dtype not in EPOCHS:
+        raise TypeError(f"theta must be a float32 or float64 NumPy array, got {getattr(theta, 'dtype', type(theta))}; "
+                        "convert it with theta.astype(np.float64)")
+    step, lookahead = optimizer._packed_step, optimizer._packed_lookahead
+    if specialise:
+        epoch = loop_for(_epoch, step, lookahead, loss_grad, bool(theta.size < hyper[-1]), inline_function=False)
+    else:
+        epoch = functools.partial(EPOCHS[theta.dtype], step, lookahead, loss_grad, lookahead is lookahead_at_theta)
     steps, status = epoch(
         Optimizing(theta, state.buffer, hyper, state.counters),
         Batches(X, y, rows, int(batch_size), spec, buffers),
@@ -277,7 +308,8 @@ def _validate(model, optimizer, data, epochs, batch_size, order, difficulty, ear
 
 def train(model, optimizer, data, *, epochs=10, batch_size=32, seed=0, order="shuffle", difficulty=None,
           schedule=None, plateau=None, early_stopping=None, min_delta=0.0, gradient_noise=None, theta0=None,
-          diverge_above=DIVERGE_ABOVE, dtype=np.float64, record_steps=False, progress=False, clip=None):
+          diverge_above=DIVERGE_ABOVE, dtype=np.float64, record_steps=False, progress=False, clip=None,
+          specialise=False):
     """Train ``model`` on ``data.X_train`` with ``optimizer``; see the module docstring.
 
     Parameters
@@ -316,7 +348,14 @@ def train(model, optimizer, data, *, epochs=10, batch_size=32, seed=0, order="sh
         Keep every mini-batch loss in ``history.step_loss``.
     progress : bool
         Show a progress bar (tqdm; in notebooks a widget).
+    specialise : bool
+        Compile the epoch for this optimizer and model
+        (:func:`gdlib.optim.specialise.loop_for`): bit-identical results,
+        seconds of compilation for each new pair; default False (one epoch
+        loop compiled once for all optimizers and models).
     """
+    if not isinstance(specialise, bool):
+        raise TypeError(f"specialise must be True or False, got {specialise!r}")
     batch_size, difficulty = _validate(model, optimizer, data, epochs, batch_size, order, difficulty,
                                        early_stopping, gradient_noise, schedule, plateau, diverge_above, clip)
     dtype = np.dtype(dtype)
@@ -371,6 +410,7 @@ def train(model, optimizer, data, *, epochs=10, batch_size=32, seed=0, order="sh
             optimizer, theta, state, model._loss_grad, X, y, rows, batch_size, spec=model.spec,
             buffers=buffers, hyper=hyper, schedule=schedule, eta=eta, gradient_noise=(noise_eta, noise_gamma),
             seed=int(seed) * 100_003 + epoch, step_losses=step_losses, clip=clip,
+            specialise=specialise,
         )
         steps += done
         if record_steps:

@@ -33,13 +33,16 @@ def _values_along(surface, path):
     return out
 
 
-def trajectory(optimizer, surface, start=None, n_steps=1000, *, dtype=np.float64, eta_schedule=None):
+def trajectory(optimizer, surface, start=None, n_steps=1000, *, dtype=np.float64, eta_schedule=None,
+               specialise=False):
     """Run ``optimizer`` on ``surface`` from ``start`` (default: the surface's standard start).
 
     Returns a :class:`gdlib.optim.RunResult` whose ``trajectory`` holds the
     n_steps + 1 points visited (fewer if the run diverged) and whose ``values``
     holds J at each of them. Nesterov's seed form takes its gradients at the
-    look-ahead point, as its update rule says.
+    look-ahead point, as its update rule says. ``specialise=True`` compiles
+    the run for this optimizer and surface (see :func:`gdlib.run_compiled`):
+    the same path, faster per step, seconds of compilation per new pair.
     """
     if isinstance(surface, str):
         if surface not in SURFACES:
@@ -51,7 +54,8 @@ def trajectory(optimizer, surface, start=None, n_steps=1000, *, dtype=np.float64
     point = np.asarray(start, dtype=dtype)
     if point.shape != (2,) or not np.all(np.isfinite(point)):
         raise ValueError(f"start must be two finite coordinates (x, y), got {start!r}")
-    result = run_compiled(optimizer, surface.gradient, point, n_steps, eta_schedule=eta_schedule)
+    result = run_compiled(optimizer, surface.gradient, point, n_steps, eta_schedule=eta_schedule,
+                          specialise=specialise)
     result.values = _values_along(surface, result.trajectory)
     result.surface = surface
     return result

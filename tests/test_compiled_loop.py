@@ -1,4 +1,6 @@
-"""The compiled loop runs the same packed step as Optimizer.step: identical paths."""
+"""The compiled loop runs the same packed step as Optimizer.step: identical paths,
+in the generic loop (compiled once for all optimizers) and in the specialised one
+(``specialise=True``, compiled per optimizer and gradient)."""
 
 import numba
 import numpy as np
@@ -9,16 +11,17 @@ from cases import CASES
 from objectives import quadratic_gradient, rosenbrock_gradient, tiled_quadratic_gradient
 
 
+@pytest.mark.parametrize("specialise", [False, True], ids=["generic", "specialised"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("case_id, make", [(c[0], c[1]) for c in CASES], ids=[c[0] for c in CASES])
-def test_compiled_run_is_bit_identical_to_python_steps(case_id, make, dtype):
+def test_compiled_run_is_bit_identical_to_python_steps(case_id, make, dtype, specialise):
     opt = make()
     layers = getattr(opt, "layers", None)  # LARS and LAMB cases: θ of the size their layers cover
     n = 2 if layers is None else layers.size
     start = np.tile([-1.2, 1.0], n // 2).astype(dtype)
     gradient = quadratic_gradient if n == 2 else tiled_quadratic_gradient
     theta0 = start.copy()
-    result = gdlib.run_compiled(opt, gradient, theta0, 300)
+    result = gdlib.run_compiled(opt, gradient, theta0, 300, specialise=specialise)
     if layers is None:
         assert result.status == "ok" and result.steps == 300
     else:  # LARS with η = 2 leaves this quadratic (θ overflows near step 200): compare the steps taken
@@ -68,3 +71,37 @@ def test_compiled_run_reports_divergence_after_the_step_that_overflowed_theta():
 def test_compiled_run_without_recording():
     result = gdlib.run_compiled(gdlib.Adam(eta=0.01), rosenbrock_gradient, np.array([-1.2, 1.0]), 50, record=False)
     assert result.trajectory is None and result.steps == 50 and result.state.t == 50
+
+
+@pytest.mark.parametrize("specialise", [False, True], ids=["generic", "specialised"])
+def test_both_loops_stop_alike(specialise):
+    # the three ways a run ends, in either loop: same status, steps and path
+    for opt, gradient, start, n in [(gdlib.SGD(eta=0.05), rosenbrock_gradient, [-1.2, 1.0], 1000),
+                                    (gdlib.SGD(eta=1e10), _huge_constant_gradient, [1.0, 2.0], 5),
+                                    (gdlib.Adam(eta=0.01), rosenbrock_gradient, [-1.2, 1.0], 50)]:
+        generic = gdlib.run_compiled(opt, gradient, np.array(start), n)
+        other = gdlib.run_compiled(opt, gradient, np.array(start), n, specialise=specialise)
+        assert (other.status, other.steps) == (generic.status, generic.steps)
+        np.testing.assert_array_equal(other.trajectory, generic.trajectory)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("make", [lambda: gdlib.Adam(eta=0.05), lambda: gdlib.Nesterov(eta=0.05)],
+                         ids=["Adam", "Nesterov"])
+def test_training_is_bit_identical_in_both_loops(make, dtype):
+    # a look-ahead optimizer and one at θ, with gradient noise and clipping on, recorded per step
+    data = gdlib.data.blobs(n=60, p=3, seed=1)
+    kwargs = dict(epochs=2, batch_size=7, gradient_noise=(0.01, 0.55), clip=gdlib.clipping.ByGlobalNorm(1.0),
+                  record_steps=True, dtype=dtype)
+    generic = gdlib.train(gdlib.models.SoftmaxRegression(3, 3), make(), data, **kwargs)
+    specialised = gdlib.train(gdlib.models.SoftmaxRegression(3, 3), make(), data, specialise=True, **kwargs)
+    steps = 2 * -(-data.X_train.shape[0] // 7)  # two epochs of ⌈n/7⌉ batches
+    assert (generic.status, generic.steps) == (specialised.status, specialised.steps) == ("ok", steps)
+    np.testing.assert_array_equal(generic.theta, specialised.theta)
+    np.testing.assert_array_equal(generic.state.buffer, specialised.state.buffer)
+    assert generic.history.step_loss == specialised.history.step_loss
+
+
+def test_specialise_must_be_a_bool():
+    with pytest.raises(TypeError, match="specialise must be True or False"):
+        gdlib.run_compiled(gdlib.SGD(), quadratic_gradient, np.ones(2), 3, specialise="yes")

@@ -160,3 +160,75 @@ def test_models_give_one_segment_per_weight_bias_and_batchnorm_vector():
     assert mlp.layers(adapt_biases=True).trust.all()
     soft = gdlib.models.SoftmaxRegression(4, 3).layers()
     assert soft.offsets.tolist() == [0, 12, 15] and soft.decay.tolist() == [True, False]
+
+
+def _several_blocks(dtype):
+    """θ of three layers, the first spanning several blocks of the blocked norms
+    (``gdlib._numba.REDUCTION_BLOCK``) and ending inside one; the last's trust flag off."""
+    block = gdlib._numba.REDUCTION_BLOCK
+    layers = gdlib.Layers([0, 3 * block + 17, 3 * block + 40, 4 * block + 41], trust=[True, True, False])
+    rng = np.random.default_rng(5)
+    return layers, rng.standard_normal(layers.size).astype(dtype), rng.standard_normal((4, layers.size)).astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("make", [lambda l: gdlib.LARS(layers=l, weight_decay=0.01),
+                                  lambda l: gdlib.LAMB(layers=l, weight_decay=0.01)], ids=["LARS", "LAMB"])
+def test_blocked_norms_agree_between_twins_and_with_numpy(make, dtype, monkeypatch):
+    """The norms are summed block by block (in SIMD lanes, in parallel in the parallel twin):
+    both twins give the same bits, and the ratios agree with NumPy's norms in float64."""
+    layers, theta0, grads = _several_blocks(dtype)
+    runs = []
+    for threshold in (0, 10**9):
+        monkeypatch.setenv("GDLIB_PARALLEL_MIN_SIZE", str(threshold))
+        opt, theta = make(layers), theta0.copy()
+        state = opt.init(theta)
+        for g in grads:
+            opt.step(theta, g, state)
+        runs.append((theta, state.buffer.copy()))
+    np.testing.assert_array_equal(runs[0][0], runs[1][0])
+    np.testing.assert_array_equal(runs[0][1], runs[1][1])
+    # one LARS step from θ0 against the trust ratio computed with NumPy (paper form, γ v_0 = 0)
+    opt, theta = gdlib.LARS(layers=layers, weight_decay=0.01), theta0.copy()
+    opt.step(theta, grads[0], opt.init(theta))
+    for (lo, hi, _, trust) in layers.segments():
+        t64, g64 = theta0[lo:hi].astype(np.float64), grads[0][lo:hi].astype(np.float64)
+        r = 0.001 * np.linalg.norm(t64) / (np.linalg.norm(g64) + 0.01 * np.linalg.norm(t64)) if trust else 1.0
+        expected = t64 - r * (g64 + 0.01 * t64)
+        np.testing.assert_allclose(theta[lo:hi], expected, rtol=0, atol=4 * np.finfo(dtype).eps * np.abs(expected).max())
+
+
+@pytest.mark.parametrize("where", [0, -1])  # a layer whose norms are summed; the one whose trust flag is off
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_lars_check_in_its_norms_pass_rejects_before_any_update(where, bad):
+    layers, theta0, grads = _several_blocks(np.float64)
+    opt, theta = gdlib.LARS(layers=layers), theta0.copy()
+    state = opt.init(theta)
+    g = grads[0].copy()
+    g[[where, 5]] = [bad, -bad]
+    with pytest.raises(ValueError, match="2 NaN or infinite"):
+        opt.step(theta, g, state)
+    assert state.t == 0 and np.array_equal(theta, theta0) and not state.v.any()
+    g = grads[0] * 1e200  # finite, but Σg² overflows: counted entry by entry, then stepped
+    opt.step(theta, g, state)
+    assert state.t == 1 and np.all(np.isfinite(theta))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("threshold", [0, 10**9])
+def test_lamb_moments_are_exact_inside_the_fused_reduction(dtype, threshold, monkeypatch):
+    """LAMB updates m and v in the loop that sums its norms, which Numba compiles with
+    ``fastmath={"reassoc"}`` (``jit(reduction=True)``; the flag covers the whole loop).
+    m and v must still be the EMAs in θ's dtype, bit for bit, as NumPy computes them."""
+    monkeypatch.setenv("GDLIB_PARALLEL_MIN_SIZE", str(threshold))
+    layers, theta, grads = _several_blocks(dtype)
+    opt = gdlib.LAMB(layers=layers)
+    state = opt.init(theta)
+    T = dtype
+    b1, k1, b2, k2 = T(0.9), T(1.0 - 0.9), T(0.999), T(1.0 - 0.999)
+    m, v = np.zeros_like(theta), np.zeros_like(theta)
+    for g in grads:
+        opt.step(theta, g, state)
+        m, v = b1 * m + k1 * g, b2 * v + k2 * (g * g)
+    np.testing.assert_array_equal(state.m, m)
+    np.testing.assert_array_equal(state.v, v)

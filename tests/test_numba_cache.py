@@ -19,18 +19,26 @@ SCRIPT = textwrap.dedent(
             theta = np.ones(3, dtype)
             state = opt.init(theta)
             opt.step(theta, np.full(3, 0.5, dtype), state)
-            gdlib.run_compiled(opt, quadratic_gradient, np.ones(2, dtype), 3)
-    gdlib.trajectory(gdlib.Nesterov(), "beale", n_steps=3)
+            for specialise in (False, True):
+                gdlib.run_compiled(opt, quadratic_gradient, np.ones(2, dtype), 3, specialise=specialise)
+    gdlib.trajectory(gdlib.Nesterov(), "beale", n_steps=3, specialise=True)
     blobs = gdlib.data.blobs(n=40, p=3, seed=0)
     for opt in (gdlib.Adam(), gdlib.Nesterov()):
-        gdlib.train(gdlib.models.SoftmaxRegression(3, 3), opt, blobs, epochs=1, batch_size=8)
+        for specialise in (False, True):
+            gdlib.train(gdlib.models.SoftmaxRegression(3, 3), opt, blobs, epochs=1, batch_size=8,
+                        specialise=specialise)
     misses = {}
     for cls in gdlib.ALL:
         stats = cls._packed_step.stats
         misses[cls.__name__] = sum(stats.cache_misses.values())
         # the default step: the finite check fused with the packed step (gdlib.optim.base.checked_step)
         misses[cls.__name__ + "._checked_step"] = sum(cls._checked_step.stats.cache_misses.values())
-    # the loops specialised for each (step, look-ahead, gradient or model) and the trajectory's values of J
+    # the generic run and epoch loops (compiled once for all optimizers, eager signatures)
+    from gdlib.optim.loop import RUNS
+    from gdlib.train import EPOCHS
+    for loop in (*RUNS.values(), *EPOCHS.values()):
+        misses[loop.py_func.__name__] = sum(loop.stats.cache_misses.values())
+    # the loops specialised (specialise=True) for each (step, look-ahead, gradient or model) and the trajectory's values of J
     from gdlib.optim.specialise import LOOPS
     from gdlib.trajectory import _VALUES
     assert (len(LOOPS), len(_VALUES)) == (len(gdlib.ALL) + 1 + 2, 1), (LOOPS, _VALUES)

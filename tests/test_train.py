@@ -250,3 +250,12 @@ def test_train_rejects_bad_data():
     with pytest.raises(TypeError, match="gdlib optimizer"):
         train(m, "adam", data.blobs(n=100, p=2))
     assert isinstance(m, Model)
+
+
+@pytest.mark.parametrize("theta", [np.zeros(3, np.int64), np.zeros(3, np.float16), [0.0, 0.0, 0.0]])
+def test_compiled_epoch_names_a_theta_it_cannot_run(theta):
+    opt = gdlib.SGD()
+    state = opt.init(np.zeros(3))
+    with pytest.raises(TypeError, match="float32 or float64"):
+        compiled_epoch(opt, theta, state, _counting_loss_grad, np.zeros((4, 1)), np.zeros(4), np.arange(4), 2,
+                       spec=np.zeros(1, np.int64), buffers=np.zeros(4))

@@ -9,7 +9,9 @@ threshold is set at run time (``GDLIB_PARALLEL_MIN_SIZE``, read when an
 optimizer is created) to 0 and to 10^9, so the same small inputs run
 through each branch of each packed step: both must equal the float64
 reference entry by entry, and each other bit for bit (element-wise
-arithmetic in the same order; no fastmath).
+arithmetic in the same order, no fastmath; LARS's and LAMB's norms are sums
+of fixed blocks added in order, the same in both twins: see
+``test_lars_lamb.py`` for θ spanning several blocks).
 """
 
 import numpy as np
@@ -84,3 +86,15 @@ def test_threshold_is_read_at_run_time(monkeypatch):
         monkeypatch.setenv("GDLIB_PARALLEL_MIN_SIZE", bad)
         with pytest.raises(ValueError, match="GDLIB_PARALLEL_MIN_SIZE"):
             gdlib.SGD()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_any_nonfinite_finds_one_entry_anywhere(dtype, bad):
+    x = (np.linspace(-1, 1, 1003) * np.finfo(dtype).max).astype(dtype)  # finite, up to the largest float
+    assert not base.any_nonfinite(x) and not base.any_nonfinite(x[:0])
+    for where in (0, 1, 517, 1002):
+        y = x.copy()
+        y[where] = bad
+        assert base.any_nonfinite(y)
+        assert base.nonfinite_entries(y, 10**9) == base.nonfinite_entries(y, 0) == 1

@@ -22,6 +22,7 @@ It returns the mean loss over the batch, as float64.
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 from llvmlite import ir
 from numba.core import cgutils, types
@@ -30,6 +31,13 @@ from numba.extending import intrinsic
 from .. import _checks
 
 EVAL, TRAIN, TRAIN_FROZEN = 0, 1, 2
+
+def loss_grad_signature(dtype):
+    """The signature above, for θ of ``dtype`` (the generic epoch's function argument)."""
+    t = numba.from_dtype(np.dtype(dtype))
+    i64, f64 = numba.types.int64, numba.types.float64
+    return f64(t[::1], t[:, ::1], t[::1], i64[::1], t[::1], i64[::1], f64[::1], i64)
+
 
 #: How many rows ahead a mini-batch loop asks the memory for (``prefetch_row``).
 PREFETCH_ROWS = 4

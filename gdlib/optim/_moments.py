@@ -40,7 +40,12 @@ def rms(s, eps, eps_inside_sqrt):
 
 @inline
 def ratio_or_zero(num, den):
-    """num / den, or 0 where den == 0 (see the module docstring)."""
+    """num / den, or 0 where den == 0 (see the module docstring).
+
+    The zero is ``num * den`` (den is 0 there), so both branches keep num's
+    dtype: ``num * 0`` promoted a float32 num to float64 (Numba types an
+    integer literal as int64), and the whole step θ − step · ratio was then
+    computed in float64 and rounded back, at twice the SIMD cost."""
     if den == 0:
-        return num * 0
+        return num * den
     return num / den

@@ -31,6 +31,7 @@ from . import declare
 #: c[COUNTER.t] is the step count t; c[COUNTER.product] a running product
 #: (Nadam's product of momentum coefficients).
 N_COUNTERS = len(COUNTER)
+_INF = float("inf")
 
 
 @twins
@@ -47,11 +48,24 @@ _count_nonfinite_serial = count_nonfinite.serial
 _count_nonfinite_parallel = count_nonfinite.parallel
 
 
+@jit(reduction=True)
+def any_nonfinite(x):
+    """Whether ``x`` has a NaN or infinite entry: Σ (x_i − x_i) is 0 when
+    every entry is finite, NaN otherwise (inf − inf is NaN), whatever the
+    order of the sum; a float reduction in SIMD lanes, faster than counting."""
+    acc = x.dtype.type(0)
+    for i in range(x.size):
+        acc += x[i] - x[i]
+    return acc != 0
+
+
 @jit
 def nonfinite_entries(x, min_size):
-    """``count_nonfinite``, on the parallel twin from ``min_size`` elements."""
+    """``count_nonfinite``, on the parallel twin from ``min_size`` elements;
+    below it, counted only when ``any_nonfinite`` finds one (measured at 10^4
+    float32 elements, in cache: 0.72x the time of the count)."""
     if x.size < min_size:
-        return _count_nonfinite_serial(x)
+        return _count_nonfinite_serial(x) if any_nonfinite(x) else 0
     return _count_nonfinite_parallel(x)
 
 
@@ -134,6 +148,10 @@ class Optimizer:
     :class:`~gdlib.optim.declare.Hyper`, η first), ``state_names``,
     ``_packed_step`` and (where the gradient is not taken at θ)
     ``_packed_lookahead``; its constructor is generated from ``hypers``.
+    The default step is ``_packed_step`` behind a separate finite check of g
+    (``checked_step``), unless the class gives ``_packed_checked_step(theta,
+    g, S, h, c) -> bad``, a step that checks g in a pass it makes anyway
+    before any write (LARS's norms) and updates nothing when bad > 0.
     """
 
     hypers: tuple = ()
@@ -143,8 +161,11 @@ class Optimizer:
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
+        cls._name = cls.__name__  # what State.optimizer_name must equal (read once per step)
         step = cls.__dict__.get("_packed_step")
-        if step is not None:  # the default step: the check and the update in one compiled call
+        if "_packed_checked_step" in cls.__dict__:  # the class fuses the check into its own passes (LARS)
+            cls._checked_step = cls.__dict__["_packed_checked_step"]
+        elif step is not None:  # the default step: the check and the update in one compiled call
             cls._checked_step = staticmethod(checked_step(getattr(step, "__func__", step)))
         if "hypers" not in cls.__dict__:
             return
@@ -196,25 +217,29 @@ class Optimizer:
         methods but Nesterov in its seed form). ``eta`` overrides the learning
         rate for this step only (for schedules).
         """
-        if type(state) is not State:
+        # The fast path: every check of the slow path, at the least cost per
+        # call (one flags object, no reshape of a 1-D θ): at 10^4 elements
+        # the Python around a step costs as much as the step itself.
+        if type(state) is not State or type(theta) is not np.ndarray or type(g) is not np.ndarray:
             return self._step_slow(theta, g, state, eta)
-        buffer = state.buffer
+        buffer, shape = state.buffer, state.shape
+        flags = theta.flags
         if not (
-            type(theta) is np.ndarray
-            and type(g) is np.ndarray
+            theta.shape == shape
+            and g.shape == shape
             and theta.dtype == buffer.dtype
             and g.dtype == buffer.dtype
-            and theta.shape == state.shape
-            and g.shape == state.shape
-            and theta.flags.c_contiguous
-            and theta.flags.writeable
+            and flags.c_contiguous
+            and flags.writeable
             and g.flags.c_contiguous
-            and state.optimizer_name == type(self).__name__
+            and state.optimizer_name == self._name
         ):
             return self._step_slow(theta, g, state, eta)
+        if len(shape) != 1:
+            theta, g = theta.ravel(), g.ravel()  # views: both are C-contiguous (checked above)
         hyper = self.hyper if eta is None else self._hyper_with_eta(eta)
         if self.check_finite:
-            bad = self._checked_step(theta.reshape(-1), g.reshape(-1), buffer, hyper, state.counters)
+            bad = self._checked_step(theta, g, buffer, hyper, state.counters)
             if bad:
                 raise ValueError(
                     f"the gradient has {bad} NaN or infinite entries at step t={state.t + 1}; "
@@ -222,11 +247,14 @@ class Optimizer:
                     "makes it diverge) or log(0)."
                 )
         else:
-            self._packed_step(theta.reshape(-1), g.reshape(-1), buffer, hyper, state.counters)
+            self._packed_step(theta, g, buffer, hyper, state.counters)
 
     def _hyper_with_eta(self, eta):
         hyper = self.hyper.copy()
-        hyper[ETA] = _checks.positive(eta, "eta")
+        # a schedule passes a finite positive Python float: accepted without the
+        # full check (its abstract-class tests cost about 1 us per step); NaN,
+        # inf, 0, negatives and every other type go through it and its errors
+        hyper[ETA] = eta if type(eta) is float and 0.0 < eta < _INF else _checks.positive(eta, "eta")
         return hyper
 
     def _step_slow(self, theta, g, state, eta):

@@ -33,7 +33,7 @@ from ._moments import ema
 from .base import Optimizer
 from .declare import BETA1, BETA2, BIAS_CORRECTION, Hyper, eps, eta, slots
 from .lars import trust_ratio
-from .layers import LAYERS, LayerwiseOptimizer, n_segments, segment
+from .layers import LAYERS, LayerwiseOptimizer, block, n_blocks, n_segments, ordered_sum, segment
 
 HYPERS = (
     eta(0.001), BETA1, BETA2, eps(1e-6, "ε >= 0 outside the square root (1e-6, optax's default)"),
@@ -44,40 +44,60 @@ HYPERS = (
 H = slots(HYPERS)
 
 
-@twins
-def lamb_moments(g, m, v, lo, hi, beta1, beta2):
-    """On [lo:hi]: m ← β1 m + (1 − β1) g, v ← β2 v + (1 − β2) g²."""
-    T = g.dtype.type
-    b1, k1, b2, k2 = T(beta1), T(1.0 - beta1), T(beta2), T(1.0 - beta2)
-    for i in prange(lo, hi):
-        m[i] = ema(m[i], g[i], b1, k1)
-        v[i] = ema(v[i], g[i] * g[i], b2, k2)
-
-
 @jit
-def lamb_norms(theta, m, v, lo, hi, wd, m_scale, v_scale, eps):
-    """(‖θ‖², ‖u‖²) over [lo:hi], u = m_scale·m / (sqrt(v_scale·v) + ε) + λθ, summed in float64
-    by a serial loop (a parallel sum adds in another order; the twins must agree bit for bit)."""
-    T = theta.dtype.type
-    ms, vs, e, lam = T(m_scale), T(v_scale), T(eps), T(wd)
+def lamb_moments(m, v, g, b1, k1, b2, k2):
+    """(β1 m + (1 − β1) g, β2 v + (1 − β2) g²) for one entry (b1 = β1, k1 = 1 − β1, ... in g's dtype).
+
+    Called inside a reduction loop, so compiled with ``reassoc`` too; LLVM
+    leaves these two sums of two products as written (m and v equal NumPy's
+    EMAs bit for bit: ``tests/test_lars_lamb.py``)."""
+    return ema(m, g, b1, k1), ema(v, g * g, b2, k2)
+
+
+@jit(reduction=True)
+def lamb_first_block(theta, g, m, v, b1, k1, b2, k2, lam, ms, vs, e):
+    """One loop over a block: m, v ← their EMAs (``lamb_moments``), then
+    (Σθ², Σu²) in float64, u = ms·m / (sqrt(vs·v) + ε) + λθ (scalars in θ's
+    dtype), summed in SIMD lanes (``jit(reduction=True)``). Slices indexed
+    from 0: with a loop from ``lo`` Numba must wrap negative indices, and
+    LLVM then does not vectorise. One loop, not two, so that computing u
+    overlaps the memory traffic (measured: the pass at the copy probe's speed,
+    0.73-0.83x the time of a moments loop followed by a norms loop)."""
     s_theta, s_u = 0.0, 0.0
-    for i in range(lo, hi):
-        u = ms * m[i] / (np.sqrt(vs * v[i]) + e) + lam * theta[i]
+    for i in range(theta.size):
+        m_i, v_i = lamb_moments(m[i], v[i], g[i], b1, k1, b2, k2)
+        m[i], v[i] = m_i, v_i
+        u = ms * m_i / (np.sqrt(vs * v_i) + e) + lam * theta[i]
         s_theta += np.float64(theta[i]) ** 2
         s_u += np.float64(u) ** 2
     return s_theta, s_u
 
 
 @twins
+def lamb_first_pass(theta, g, m, v, lo, hi, beta1, beta2, wd, m_scale, v_scale, eps, out):
+    """Over [lo:hi], block by block (``layers.block``): update m and v and set
+    out[b] = (‖θ‖², ‖u‖²) over block b, in one pass over memory. The same
+    blocks, added in order by ``ordered_sum``, in both twins."""
+    T = g.dtype.type
+    b1, k1, b2, k2 = T(beta1), T(1.0 - beta1), T(beta2), T(1.0 - beta2)
+    ms, vs, e, lam = T(m_scale), T(v_scale), T(eps), T(wd)
+    for b in prange(out.shape[0]):
+        start, stop = block(lo, hi, b)
+        out[b, 0], out[b, 1] = lamb_first_block(theta[start:stop], g[start:stop], m[start:stop], v[start:stop],
+                                                b1, k1, b2, k2, lam, ms, vs, e)
+
+
+@twins
 def lamb_update(theta, m, v, lo, hi, wd, m_scale, v_scale, eps, step):
-    """On θ[lo:hi]: θ ← θ − step · u, with u recomputed from m and v as in ``lamb_norms``; step = η r_t."""
+    """On θ[lo:hi]: θ ← θ − step · u, with u recomputed from m and v as in ``lamb_first_block``; step = η r_t."""
     T = theta.dtype.type
     ms, vs, e, lam, s = T(m_scale), T(v_scale), T(eps), T(wd), T(step)
-    for i in prange(lo, hi):
+    theta, m, v = theta[lo:hi], m[lo:hi], v[lo:hi]  # from 0: vectorised (see ``lamb_first_block``)
+    for i in prange(theta.size):
         theta[i] -= s * (ms * m[i] / (np.sqrt(vs * v[i]) + e) + lam * theta[i])
 
 
-_moments_serial, _moments_parallel = lamb_moments.serial, lamb_moments.parallel
+_first_serial, _first_parallel = lamb_first_pass.serial, lamb_first_pass.parallel
 _update_serial, _update_parallel = lamb_update.serial, lamb_update.parallel
 
 
@@ -90,15 +110,19 @@ def lamb_step(theta, g, S, h, c):
     if h[H.bias_correction] != 0.0:
         m_scale, v_scale = 1.0 / (1.0 - beta1**t), 1.0 / (1.0 - beta2**t)
     parallel = use_parallel(theta.size, h)
+    partials = np.empty((n_blocks(0, theta.size), 2))  # one buffer for every layer's blocks
     for k in range(n_segments(h, H.layers)):
         lo, hi, decay, trust = segment(h, H.layers, theta.size, k)
         wd = h[H.weight_decay] if decay else 0.0
+        sums = partials[: n_blocks(lo, hi)]  # summed even where trust is off: the pass is memory-bound
         if parallel:
-            _moments_parallel(g, S[0], S[1], lo, hi, beta1, beta2)
+            _first_parallel(theta, g, S[0], S[1], lo, hi, beta1, beta2, wd, m_scale, v_scale, e, sums)
         else:
-            _moments_serial(g, S[0], S[1], lo, hi, beta1, beta2)
-        s_theta, s_u = lamb_norms(theta, S[0], S[1], lo, hi, wd, m_scale, v_scale, e)
-        r = trust_ratio(1.0, np.sqrt(s_theta), np.sqrt(s_u), 0.0) if trust else 1.0
+            _first_serial(theta, g, S[0], S[1], lo, hi, beta1, beta2, wd, m_scale, v_scale, e, sums)
+        r = 1.0
+        if trust:
+            s_theta, s_u = ordered_sum(sums, 0), ordered_sum(sums, 1)
+            r = trust_ratio(1.0, np.sqrt(s_theta), np.sqrt(s_u), 0.0)
         if parallel:
             _update_parallel(theta, S[0], S[1], lo, hi, wd, m_scale, v_scale, e, h[H.eta] * r)
         else:

@@ -35,9 +35,9 @@ from numba import prange
 
 from .. import _checks
 from .._numba import COUNTER, jit, twins, use_parallel
-from .base import Optimizer
+from .base import Optimizer, nonfinite_entries
 from .declare import GAMMA_MOMENTUM, Hyper, eps, eta, one_of, slots
-from .layers import LAYERS, LayerwiseOptimizer, n_segments, segment
+from .layers import LAYERS, LayerwiseOptimizer, block, n_blocks, n_segments, ordered_sum, segment
 
 FORMS = ("paper", "optax")
 HYPERS = (
@@ -55,22 +55,33 @@ HYPERS = (
 H = slots(HYPERS)
 
 
-@jit
-def lars_norms(theta, g, lo, hi, wd):
-    """(‖θ‖², ‖g‖², ‖g + λθ‖²) over θ[lo:hi], accumulated in float64.
+@jit(reduction=True)
+def lars_block_sums(theta, g, lam):
+    """(Σθ², Σg², Σ(g + λθ)²) in float64; ``lam`` is λ in θ's dtype.
 
-    A serial loop on purpose: a parallel sum adds in another order, and the
-    serial and parallel steps must agree bit for bit (``tests/test_twins.py``).
+    Compiled as a reduction (``jit(reduction=True)``): LLVM sums in SIMD
+    lanes; u = g + λθ itself is one multiply and one add, as in ``lars_update``.
     """
-    T = theta.dtype.type
-    lam = T(wd)
     s_theta, s_g, s_u = 0.0, 0.0, 0.0
-    for i in range(lo, hi):
+    for i in range(theta.size):
         u = g[i] + lam * theta[i]
         s_theta += np.float64(theta[i]) ** 2
         s_g += np.float64(g[i]) ** 2
         s_u += np.float64(u) ** 2
     return s_theta, s_g, s_u
+
+
+@twins
+def lars_norms(theta, g, lo, hi, wd, out):
+    """out[b] = (‖θ‖², ‖g‖², ‖g + λθ‖²) over block b of θ[lo:hi] (``layers.block``).
+
+    The blocks are the same in both twins, and ``ordered_sum`` adds them in
+    order: the serial and parallel steps agree bit for bit (``tests/test_twins.py``).
+    """
+    lam = theta.dtype.type(wd)
+    for b in prange(out.shape[0]):
+        start, stop = block(lo, hi, b)
+        out[b, 0], out[b, 1], out[b, 2] = lars_block_sums(theta[start:stop], g[start:stop], lam)
 
 
 @twins
@@ -81,7 +92,8 @@ def lars_update(theta, g, v, lo, hi, wd, scale, gamma, nesterov):
     """
     T = theta.dtype.type
     lam, s, gam = T(wd), T(scale), T(gamma)
-    for i in prange(lo, hi):
+    theta, g, v = theta[lo:hi], g[lo:hi], v[lo:hi]  # indices from 0: no negative-index wraparound, so LLVM vectorises
+    for i in prange(theta.size):
         step = s * (g[i] + lam * theta[i])
         v[i] = gam * v[i] + step
         if nesterov:
@@ -91,6 +103,7 @@ def lars_update(theta, g, v, lo, hi, wd, scale, gamma, nesterov):
 
 
 _update_serial, _update_parallel = lars_update.serial, lars_update.parallel
+_norms_serial, _norms_parallel = lars_norms.serial, lars_norms.parallel
 
 
 @jit
@@ -102,23 +115,57 @@ def trust_ratio(c, norm_theta, norm_den, eps):
 
 
 @jit
-def lars_step(theta, g, S, h, c):
-    c[COUNTER.t] += 1.0
+def lars_run(theta, g, S, h, c, check):
+    """The step, in two passes: every layer's trust ratio (its norms read θ_l
+    and g_l), then every layer's update. With ``check``, the first pass is
+    also the finite check: a layer whose Σg² is finite has a finite g_l (a NaN
+    or ±inf makes the sum NaN or inf); only a layer whose sum is not finite
+    (or whose norms are not needed) is counted entry by entry. Returns the
+    number of NaN or infinite entries of g; updates nothing unless it is 0."""
     parallel = use_parallel(theta.size, h)
     nesterov, paper = h[H.nesterov] != 0.0, h[H.form] == 0.0
-    for k in range(n_segments(h, H.layers)):
+    L = n_segments(h, H.layers)
+    ratio = np.ones(L)
+    partials = np.empty((n_blocks(0, theta.size), 3))  # one buffer for every layer's blocks
+    bad = 0
+    for k in range(L):
         lo, hi, decay, trust = segment(h, H.layers, theta.size, k)
         wd = h[H.weight_decay] if decay else 0.0
-        r = 1.0
+        s_g = np.nan  # not summed: a check counts this layer
         if trust:
-            s_theta, s_g, s_u = lars_norms(theta, g, lo, hi, wd)
+            sums = partials[: n_blocks(lo, hi)]
+            if parallel:
+                _norms_parallel(theta, g, lo, hi, wd, sums)
+            else:
+                _norms_serial(theta, g, lo, hi, wd, sums)
+            s_theta, s_g, s_u = ordered_sum(sums, 0), ordered_sum(sums, 1), ordered_sum(sums, 2)
             norm_theta = np.sqrt(s_theta)
             den = np.sqrt(s_g) + wd * norm_theta if paper else np.sqrt(s_u)
-            r = trust_ratio(h[H.trust_coefficient], norm_theta, den, h[H.eps])
+            ratio[k] = trust_ratio(h[H.trust_coefficient], norm_theta, den, h[H.eps])
+        if check and not np.isfinite(s_g):
+            bad += nonfinite_entries(g[lo:hi], h[h.size - 1])
+    if bad:
+        return bad
+    c[COUNTER.t] += 1.0
+    for k in range(L):
+        lo, hi, decay, trust = segment(h, H.layers, theta.size, k)
+        wd = h[H.weight_decay] if decay else 0.0
         if parallel:
-            _update_parallel(theta, g, S[0], lo, hi, wd, h[H.eta] * r, h[H.gamma], nesterov)
+            _update_parallel(theta, g, S[0], lo, hi, wd, h[H.eta] * ratio[k], h[H.gamma], nesterov)
         else:
-            _update_serial(theta, g, S[0], lo, hi, wd, h[H.eta] * r, h[H.gamma], nesterov)
+            _update_serial(theta, g, S[0], lo, hi, wd, h[H.eta] * ratio[k], h[H.gamma], nesterov)
+    return 0
+
+
+@jit
+def lars_step(theta, g, S, h, c):
+    lars_run(theta, g, S, h, c, False)
+
+
+@jit
+def lars_checked_step(theta, g, S, h, c):
+    """The default step: ``lars_step`` with the finite check in its norms' pass (see ``lars_run``)."""
+    return lars_run(theta, g, S, h, c, True)
 
 
 class LARS(LayerwiseOptimizer, Optimizer):
@@ -155,3 +202,4 @@ class LARS(LayerwiseOptimizer, Optimizer):
     hypers = HYPERS
     state_names = ("v",)
     _packed_step = staticmethod(lars_step)
+    _packed_checked_step = staticmethod(lars_checked_step)

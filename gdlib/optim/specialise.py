@@ -1,12 +1,14 @@
-"""Compiled loops specialised for one optimizer step and one gradient.
+"""Compiled loops specialised for one optimizer step and one gradient (opt-in).
 
 The whole-run loops (:func:`gdlib.optim.loop.run_compiled`, the epochs of
 :mod:`gdlib.train`) call three functions per step: the optimizer's packed
-step, its look-ahead and a gradient. Passed as first-class function arguments
-they are indirect calls the compiler cannot see through, and calling such a
-loop from Python costs about 0.2 ms for typing its arguments. Instead each
-loop is written once as a plain Python *template* that reads the three as
-globals, and compiled once per (step, look-ahead, gradient):
+step, its look-ahead and a gradient. By default they take them as
+first-class function arguments: one loop compiled once per dtype (eager signatures,
+cached) for every optimizer and gradient, whose calls are indirect calls the
+compiler cannot see through, and calling it from Python costs about 0.2 ms
+for typing its arguments. With ``specialise=True`` the same loop's source is
+compiled once per (step, look-ahead, gradient), those arguments turned into
+globals (:func:`loop_for`):
 
 * below the parallel threshold (small θ, where every ``Twins.dispatch`` picks
   the serial twin anyway), the step is inlined into the loop
@@ -21,6 +23,13 @@ first-class arguments 1.45 ms, direct calls 1.27 ms, the step's kernel called
 without its dispatch 0.96 ms, everything inlined 0.72 ms, a hand-fused loop
 0.47 ms.
 
+Each new pair costs about 1-1.6 s of cold compilation for a run, ~3.5 s for an
+epoch (load ~2), and saves 40-66 ns a step (Adam on Beale, 10^4-10^6 steps) or
+0.1-0.8 ms a digits epoch (softmax, MLP 64-32-10): a run repays its compile
+only past ~2·10^7 steps, so there is no automatic switch and the default is
+the generic loop (bench/bench_cold_chapter.py: a chapter-like script, cold,
+28.8 s generic against 42.0 s specialised).
+
 The machine code is cached next to the gradient's source when the gradient's
 own code is (see :func:`specialised`); its cache name carries a digest of the
 optimizer's source files, so editing them compiles anew.
@@ -28,10 +37,12 @@ optimizer's source files, so editing them compiles anew.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import inspect
 import os
 import sys
+import textwrap
 import types
 
 import numba
@@ -119,19 +130,42 @@ def specialised(template, anchor, name, stamped, **names):
     return numba.njit(**njit_options(cache=False))(_copy(template, dict(names), f"{template.__name__}_{name}"))
 
 
-#: The compiled loops, by (template, step, look-ahead, function, small θ).
+def _functions_as_globals(loop, n):
+    """The source of ``loop`` (a generic loop, a dispatcher or a Python
+    function) as a new Python function without its first ``n`` parameters,
+    which it then reads as globals: one loop body for both paths. The code
+    keeps the file name and line numbers of ``loop``'s source."""
+    func = getattr(loop, "py_func", loop)
+    tree = ast.parse(textwrap.dedent(inspect.getsource(func)))
+    ast.increment_lineno(tree, func.__code__.co_firstlineno - 1)
+    definition = tree.body[0]
+    definition.decorator_list = []
+    definition.args.args = definition.args.args[n:]
+    namespace = {}
+    exec(compile(tree, func.__code__.co_filename, "exec"), namespace)
+    return namespace[func.__name__]
+
+
+_TEMPLATES = {}
+
+#: The compiled loops, by (loop, step, look-ahead, function, small θ).
 LOOPS = {}
 
 
-def loop_for(template, step, lookahead, function, small, *, function_global, inline_function=True, **names):
-    """``template`` (a whole-run loop) compiled for an optimizer's packed
-    ``step`` and ``lookahead`` and for ``function`` (a gradient or a model's
-    loss and gradient, which the template calls under the global name
-    ``function_global``); ``small``: θ is below the parallel threshold, and the
-    step, the look-ahead and (if ``inline_function``) the function are inlined.
-    The template also reads ``_AT_THETA`` (the look-ahead is θ itself) and ``names``."""
-    key = (template, step, lookahead, function, small)
+def loop_for(loop, step, lookahead, function, small, *, inline_function=True):
+    """The generic ``loop`` (a whole-run loop whose first four parameters are
+    the packed ``step``, the ``lookahead``, ``function`` (a gradient or a
+    model's loss and gradient) and ``at_theta`` (the look-ahead is θ itself))
+    compiled for these three, which it reads as globals, taking the rest of
+    its arguments. ``small``: θ is below the parallel threshold, and the step,
+    the look-ahead and (if ``inline_function``) the function are inlined.
+    Bit-identical to the generic loop: the same arithmetic in the same order."""
+    key = (loop, step, lookahead, function, small)
     if key not in LOOPS:
+        if loop not in _TEMPLATES:
+            _TEMPLATES[loop] = _functions_as_globals(loop, 4)
+        template = _TEMPLATES[loop]
+        params = list(inspect.signature(getattr(loop, "py_func", loop)).parameters)[:4]
         at_theta = lookahead is lookahead_at_theta
         name = template.__name__.strip("_") + "_" + step.py_func.__name__
         if not at_theta:
@@ -140,6 +174,7 @@ def loop_for(template, step, lookahead, function, small, *, function_global, inl
             name += "_inline"
             step, lookahead = inlined_step(step), inlined(lookahead)
             function = inlined(function) if inline_function else function
-        LOOPS[key] = specialised(template, key[3], name, key[1:4], _step=step, _lookahead=lookahead,
-                                 _AT_THETA=at_theta, **{function_global: function}, **names)
+        names = dict(getattr(loop, "py_func", loop).__globals__)
+        names.update(zip(params, (step, lookahead, function, at_theta)))
+        LOOPS[key] = specialised(template, key[3], name, key[1:4], **names)
     return LOOPS[key]
