@@ -96,7 +96,7 @@ def _run(step, lookahead, gradient, at_theta, theta, S, h, c, n_steps, trajector
     return n_steps, Status.ok
 
 
-#: The generic run loop, one dispatcher per dtype of θ: with both signatures on one
+#: The generic run loop, one dispatcher per dtype of θ. With both signatures on one
 #: dispatcher, a call converts the step and the gradient to both function types,
 #: compiling each for the other dtype too (~1.5 s per optimizer, cold).
 RUNS = {np.dtype(dtype): jit(_renamed_copy(_run, "_" + np.dtype(dtype).name), signatures=[_runner_signature(dtype)])
