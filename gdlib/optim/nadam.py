@@ -23,6 +23,9 @@ and the forms differ only in b_t, a_t and c_t:
 ``form="dozat"`` (Dozat's Algorithm 2 with a momentum schedule):
     b_t = μ_t,  a_t = μ_{t+1} / (1 − Π_t μ_{t+1}),  c_t = (1 − μ_t) / (1 − Π_t),
     with μ_t = β1 (1 − ½ · 0.96^{t ψ}), ψ = ``momentum_decay``, Π_t = μ_1 ⋯ μ_t.
+    v̂_t is Adam's v_t / (1 − β2^t): Algorithm 2 also multiplies it by β2, which
+    this form leaves out, as optax and PyTorch do (the paper's steps are larger
+    by 1/√β2 ≈ 1.0005).
 ``form="pytorch"`` (``torch.optim.NAdam``):
     Dozat's a_t and c_t with the schedule, but the first moment averaged
     with the constant β1 (b_t = β1).
