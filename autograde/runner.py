@@ -122,6 +122,19 @@ def describe(a, b):
     return f"entry {tuple(int(k) for k in i)} is {a[i]:.10g}, expected {b[i]:.10g}"
 
 
+def numbers(value, function, what="numbers"):
+    """``value`` (something the student's ``function`` returned) as a float64 array; :class:`WrongShape`
+    saying "``function`` must return ``what``" when it is not numbers, or that a whole number is too
+    large for a float (a Python int beyond 1.8e308, which NumPy refuses with OverflowError)."""
+    try:
+        return np.asarray(value, dtype=np.float64)
+    except OverflowError:
+        raise WrongShape(f"{function} returned a whole number too large for a float (beyond about 1.8e308): "
+                         f"compute with floats or NumPy arrays, not Python integers") from None
+    except (TypeError, ValueError):
+        raise WrongShape(f"{function} must return {what}") from None
+
+
 def same(a, b):
     """Exactly equal (in-place changes are noticed to the bit)."""
     return np.array_equal(np.asarray(a), np.asarray(b))
@@ -198,10 +211,7 @@ class Question:
                 pair = "pair" if len(self.outputs) == 2 else "tuple"
                 raise WrongShape(f"{self.function} must return the {pair} ({', '.join(self.outputs)})")
             parts = got
-        try:
-            parts = tuple(np.asarray(p, dtype=np.float64) for p in parts)
-        except (TypeError, ValueError):
-            raise WrongShape(f"{self.function} must return arrays of numbers") from None
+        parts = tuple(numbers(p, self.function, "arrays of numbers") for p in parts)
         return parts if self.outputs is not None else parts[0]
 
     def difference(self, answer, expected):

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import WrongShape
-from .runner import Case, Question, close, describe, same, seed
+from .runner import Case, Question, close, describe, numbers, same, seed
 from .wire import Quadratic
 
 DIMENSION = 6  # θ has six coordinates (and is reshaped to 2 × 3 in the "2-D parameters" case)
@@ -115,7 +115,11 @@ class StepQuestion(Question):
         return (theta, state, grads) if self.gradient == "lookahead" else (theta, np.array(grads[k]), state)
 
     def _snapshot(self, theta, state):
-        return np.array(theta), {key: (np.array(v) if key != "t" else v) for key, v in state.items()}
+        """θ and the state's entries the checks read (any other entry a student added is left out)."""
+        entries = {key: np.array(state[key]) for key in self.keys}
+        if "t" in state:
+            entries["t"] = state["t"]
+        return np.array(theta), entries
 
     def compute(self, rule, case):
         """The trajectory [(θ, state) after each step] of a reference or mistake rule."""
@@ -146,7 +150,7 @@ class StepQuestion(Question):
             at = 1 if self.gradient == "lookahead" else 2  # where the state is among the arguments
             mutated |= not same(after[0], args[0]) or any(not same(after[at].get(key), args[at][key])
                                                           for key in self.keys)
-            theta, state = np.asarray(out[0], dtype=np.float64), out[1]
+            theta, state = numbers(out[0], self.function, "θ as an array of numbers"), out[1]
             if theta.shape != shape:
                 raise WrongShape(f"{self.function} returned θ of shape {theta.shape}, expected {shape}")
             self._validate_state(state, shape, self.function)
@@ -159,10 +163,13 @@ class StepQuestion(Question):
         for key in self.keys:
             if key not in state:
                 raise WrongShape(f"{where}: the state has no entry {key!r} (expected keys {list(self.keys)})")
-            arr = np.asarray(state[key])
+            wrong = f"{where}: state[{key!r}] must be a float array shaped like θ {tuple(shape)}"
+            try:
+                arr = np.asarray(state[key])
+            except (TypeError, ValueError, OverflowError):  # a ragged list, say
+                raise WrongShape(f"{wrong}, got a {type(state[key]).__name__} that is not an array") from None
             if arr.shape != tuple(shape) or not np.issubdtype(arr.dtype, np.floating):
-                raise WrongShape(f"{where}: state[{key!r}] must be a float array shaped like θ {tuple(shape)}, "
-                                 f"got {arr.dtype} {arr.shape}")
+                raise WrongShape(f"{wrong}, got {arr.dtype} {arr.shape}")
         if self.has_t and ("t" not in state or not isinstance(state["t"], (int, np.integer))):
             raise WrongShape(f"{where}: the state needs the step count 't' as a whole number")
 

@@ -25,7 +25,7 @@ from gdlib.schedules import Cosine
 
 from ..caller import materialize
 from ..errors import WrongShape
-from ..runner import Case, Mistake, Question, close, describe, same, seed
+from ..runner import Case, Mistake, Question, close, describe, numbers, same, seed
 from ..steps import StepQuestion, gdlib_step
 
 
@@ -40,21 +40,21 @@ def _same_arg(a, b):
 @dataclass
 class SeveralCalls(Question):
     """A case is several calls of the function: ``case.args`` holds one argument tuple per call, and
-    the answer is every call's value. ``value(returned)`` turns a returned value into a tuple of arrays
-    named by ``outputs`` (raising :class:`WrongShape` for one it cannot use); ``label(args)`` names a
-    call in the feedback."""
+    the answer is every call's value. ``value(returned, call)`` turns a returned value into a tuple of
+    arrays named by ``outputs``, checking its structure against the call's arguments (raising
+    :class:`WrongShape` for one it cannot use); ``label(args)`` names a call in the feedback."""
 
     value: Callable = None
     label: Callable = repr
 
     def compute(self, rule, case):
-        return [(self.label(call), *self.value(rule(*(materialize(a) for a in call)))) for call in case.args]
+        return [(self.label(call), *self.value(rule(*(materialize(a) for a in call)), call)) for call in case.args]
 
     def ask(self, caller, case):
         answers, mutated = [], False
         for call in case.args:
             got, after = caller.call(self.function, *call)
-            answers.append((self.label(call), *self.value(got)))
+            answers.append((self.label(call), *self.value(got, call)))
             mutated |= any(not _same_arg(after[i], call[i]) for i in self.unchanged)
         return answers, mutated
 
@@ -66,11 +66,34 @@ class SeveralCalls(Question):
         return None
 
 
-def _numbers(got, function):
-    try:
-        return np.asarray(got, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise WrongShape(f"{function} must return numbers") from None
+def _shapes(shapes, most=6):
+    """A few shapes as the feedback shows them: (4, 3), (3,)."""
+    shown = ", ".join(str(tuple(s)) for s in shapes[:most])
+    return shown + (f", … ({len(shapes)} in all)" if len(shapes) > most else "")
+
+
+def _arrays(shapes):
+    """'2 arrays of shapes (4, 3), (3,)', '1 array of shape (15,)', '0 arrays'."""
+    if not shapes:
+        return "0 arrays"
+    if len(shapes) == 1:
+        return f"1 array of shape {_shapes(shapes)}"
+    return f"{len(shapes)} arrays of shapes {_shapes(shapes)}"
+
+
+def _layers(got, like, function, what):
+    """The per-layer arrays ``got`` (a returned list) as one vector, after checking that there is one
+    array per layer of ``like`` (the layers passed in) and each is shaped like its layer: laid end to
+    end, a concatenated or flattened answer would otherwise compare equal."""
+    if not isinstance(got, (list, tuple)):
+        raise WrongShape(f"{function} must return {what} as a list with one array per layer, got "
+                         f"{type(got).__name__}")
+    arrays = [numbers(x, function) for x in got]
+    expected, returned = [np.shape(x) for x in like], [a.shape for a in arrays]
+    if returned != expected:
+        raise WrongShape(f"{function} must return {what} as one array per layer, shaped like the layers passed "
+                         f"in: expected {_arrays(expected)}, got {_arrays(returned)}")
+    return np.concatenate([a.ravel() for a in arrays]) if arrays else np.zeros(0)
 
 
 # --------------------------------------------------------------------- AdamW
@@ -134,8 +157,8 @@ def _warmup_cosine(t, eta, warmup, total, eta_min, *, shift=1, ramp_from_zero=Fa
     return low + (eta - low) * 0.5 * (1 + np.cos(np.pi * u / n))
 
 
-def _schedule_value(got):
-    return (_numbers(got, "warmup_cosine"),)
+def _schedule_value(got, call):
+    return (numbers(got, "warmup_cosine"),)
 
 
 _SCHEDULES = [(0.1, 3, 12, 0.001), (1.0, 5, 20, 0.05), (0.02, 1, 8, 0.002), (0.5, 4, 10, 0.1)]
@@ -162,11 +185,14 @@ WARMUP_COSINE = SeveralCalls(
 
 
 # ------------------------------------------------------ clip by global norm
-def _clip_value(got):
+def _clip_value(got, call):
     if not (isinstance(got, tuple) and len(got) == 2 and isinstance(got[0], (list, tuple))):
         raise WrongShape("clip_by_global_norm must return the pair (list of clipped gradients, norm)")
-    layers = [_numbers(g, "clip_by_global_norm").ravel() for g in got[0]]
-    return (np.concatenate(layers) if layers else np.zeros(0), _numbers(got[1], "clip_by_global_norm"))
+    norm = numbers(got[1], "clip_by_global_norm")
+    if norm.ndim:
+        raise WrongShape(f"clip_by_global_norm must return the global norm ‖g‖ as one number, got an array of "
+                         f"shape {norm.shape}")
+    return _layers(got[0], call[0], "clip_by_global_norm", "the clipped gradients"), norm
 
 
 def clip_ref(grads, max_norm):
@@ -208,8 +234,14 @@ CLIP = SeveralCalls(
 
 
 # ------------------------------------------------------- LAMB's trust ratio
-def _ratio_value(got):
-    return (_numbers(got, "lamb_trust_ratio"),)
+def _ratio_value(got, call):
+    """One ratio per layer. A single number is let through: it is the mistake ``whole_vector``, which the
+    diagnosis names."""
+    ratios, n = numbers(got, "lamb_trust_ratio"), len(call[0])
+    if ratios.ndim and ratios.shape != (n,):
+        raise WrongShape(f"lamb_trust_ratio must return one trust ratio per layer, a 1-D array of {n} numbers "
+                         f"(shape ({n},)); yours has shape {ratios.shape}")
+    return (ratios,)
 
 
 def _norms(layers):
@@ -283,11 +315,10 @@ def _unflatten(flat, like):
     return out
 
 
-def _lars_value(got):
+def _lars_value(got, call):
     if not (isinstance(got, tuple) and len(got) == 2 and all(isinstance(x, (list, tuple)) for x in got)):
         raise WrongShape("lars_step must return the pair (list of new θ_l, list of new v_l)")
-    return tuple(np.concatenate([_numbers(x, "lars_step").ravel() for x in part]) if part else np.zeros(0)
-                 for part in got)
+    return tuple(_layers(part, call[0], "lars_step", what) for part, what in zip(got, ("the new θ_l", "the new v_l")))
 
 
 def _norm(x):

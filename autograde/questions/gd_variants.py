@@ -30,13 +30,16 @@ def epoch_batches_ref(n, batch_size, rng):
 
 
 def _read_batches(batches):
+    """The batches as int64 arrays: mixed integer kinds (int64 and uint64) would concatenate to floats.
+    An unsigned index beyond int64 wraps to a negative one, which is out of range all the same."""
+    wrong = "epoch_batches must return a list of 1-D integer index arrays"
     try:
         batches = [np.asarray(b) for b in batches]
-    except (TypeError, ValueError) as exc:
-        raise WrongShape(str(exc)) from None
+    except (TypeError, ValueError, OverflowError):
+        raise WrongShape(wrong) from None
     if not all(np.issubdtype(b.dtype, np.integer) and b.ndim == 1 for b in batches):
-        raise WrongShape("return a list of 1-D integer index arrays")
-    return batches
+        raise WrongShape(wrong)
+    return [b.astype(np.int64) for b in batches]
 
 
 def _fault(batches, expected):

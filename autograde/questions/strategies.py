@@ -9,7 +9,7 @@ import numpy as np
 from gdlib.strategies import EarlyStopping, gradient_noise_std
 
 from ..errors import WrongShape
-from ..runner import Case, Mistake, Question, seed
+from ..runner import Case, Mistake, Question, numbers, seed
 from ..wire import Rng
 
 
@@ -41,13 +41,13 @@ def early_variant(losses, patience, min_delta, *, off_by_one=False, previous=Fal
 
 
 def _read_epochs(got):
-    try:
-        got = tuple(int(v) for v in got)
-    except (TypeError, ValueError) as exc:
-        raise WrongShape(str(exc)) from None
-    if len(got) != 2:
-        raise WrongShape("early_stopping must return the pair (stop_epoch, best_epoch)")
-    return got
+    pair = "the pair (stop_epoch, best_epoch) of whole numbers"
+    epochs = numbers(got, "early_stopping", pair)
+    if epochs.shape != (2,):
+        raise WrongShape(f"early_stopping must return {pair}, got shape {epochs.shape}")
+    if not (np.all(np.isfinite(epochs)) and np.all(epochs == np.round(epochs))):
+        raise WrongShape(f"early_stopping must return {pair}, got {tuple(float(e) for e in epochs)}")
+    return tuple(int(e) for e in epochs)
 
 
 # Each recognised mistake gives the right answer in at most one of these (tests/test_wrong_answers.py).
