@@ -17,12 +17,16 @@ LAMB (one norm per layer). They share this module, for two properties:
   about 1.5·10^-154 it loses digits, below 10^-162 it is 0, although the norm
   itself is representable. The fast sum stays as it is; only when it is inf
   (every entry finite) or below ``LOW`` = tiny/eps, where it is no longer
-  accurate (a zero x included), is the norm recomputed with every entry
-  divided by m = max|x_i|, as BLAS's ``nrm2`` does: ‖x‖ = m √(Σ (x_i/m)²)
-  (:func:`rescaled`). That costs two more passes over x, one for m and one
-  for the sum, serial and in index order (deterministic as well), and only
-  for such extreme or all-zero vectors. A NaN or ±inf entry keeps a NaN or
-  inf norm (the finite checks rely on it).
+  accurate (a zero x included), is the norm recomputed from scaled entries,
+  ‖x‖ = √(Σ (s x_i)²) / s, as BLAS's ``nrm2`` does. The scale s is not
+  max|x_i| (that would take one more pass) but a fixed power of two, as in
+  the reference BLAS's nrm2 since LAPACK 3.10 (Blue's scaling constants,
+  Anderson 2017): s = 2^-600 after an overflow, 2^600 below ``LOW``; either
+  is exact and keeps every square in range (:func:`rescaled`). That costs one
+  more pass over x, in an order fixed by the source (deterministic as well,
+  about 0.5 ns an element here), and only for such extreme or all-zero
+  vectors. A NaN or ±inf entry keeps a NaN or inf norm (the finite checks
+  rely on it).
 
 float32 entries are squared in float64, where neither their squares nor
 their sums can overflow; the rescue then only serves their all-zero case.
@@ -65,9 +69,15 @@ def ordered_sum(partials, j):
 
 
 @inline
-def rescue_needed(total):
-    """Whether a fast sum of squares may be wrong: inf, or below ``LOW`` (0 included). NaN is kept."""
-    return total == np.inf or total < LOW
+def rescue_scale(total):
+    """0 if the fast sum of squares ``total`` is right (NaN included: a NaN
+    entry's norm stays NaN), else the scale its rescue multiplies the entries
+    by: ``SHRINK`` if it overflowed to inf, ``GROW`` if it is below ``LOW`` (0 included)."""
+    if total == np.inf:
+        return SHRINK
+    if total < LOW:
+        return GROW
+    return 0.0
 
 
 @jit
@@ -79,29 +89,40 @@ def combination(i, x, y, lam):
     return x[i] + lam * y[i]
 
 
-def _rescaled_template(n, *args):
-    # ‖(e_0, …, e_{n−1})‖ with e_i = _entry(i, *args), as m √(Σ (e_i/m)²), m = max|e_i|.
-    peak = 0.0
-    for i in range(n):
-        a = abs(np.float64(_entry(i, *args)))  # noqa: F821 (a global of the compiled copy, see rescaled)
-        if a != a:
-            return a  # a NaN entry: the norm is NaN
-        if a > peak:
-            peak = a
-    if peak == 0.0 or peak == np.inf:
-        return peak
-    total = 0.0
-    for i in range(n):
-        s = np.float64(_entry(i, *args)) / peak  # noqa: F821
-        total += s * s
-    return peak * np.sqrt(total)
+#: The rescue's scales, exact powers of two: 2^-600 brings any finite entry's
+#: square below 2^848 (no overflow), 2^600 brings the entries of a sum below
+#: ``LOW`` (all below 2^-485) up from 2^-1074 to at least 2^-474, whose square
+#: is a normal float, and below 2^115 (no overflow).
+SHRINK, GROW = 2.0**-600, 2.0**600
+
+
+def _rescaled_template(n, scale, *args):
+    # ‖(e_0, …, e_{n−1})‖ with e_i = _entry(i, *args), as √(Σ (s e_i)²) / s. Four running
+    # sums, by i mod 4, added at the end: an order fixed by the source (no reassoc), with
+    # four independent additions in flight instead of one chain.
+    t0, t1, t2, t3 = 0.0, 0.0, 0.0, 0.0
+    m = n - n % 4
+    for i in range(0, m, 4):
+        a = np.float64(_entry(i, *args)) * scale  # noqa: F821 (a global of the compiled copy, see rescaled)
+        b = np.float64(_entry(i + 1, *args)) * scale  # noqa: F821
+        c = np.float64(_entry(i + 2, *args)) * scale  # noqa: F821
+        d = np.float64(_entry(i + 3, *args)) * scale  # noqa: F821
+        t0 += a * a
+        t1 += b * b
+        t2 += c * c
+        t3 += d * d
+    for i in range(m, n):
+        a = np.float64(_entry(i, *args)) * scale  # noqa: F821
+        t0 += a * a
+    return np.sqrt((t0 + t1) + (t2 + t3)) / scale
 
 
 def rescaled(entry):
-    """Compile the rescue for one kind of entry: ``norm(n, *args)`` is the
-    norm of the n values ``entry(i, *args)`` (a ``jit`` function: Numba
-    cannot pass *args to an always-inlined one), each divided by their
-    largest magnitude m before squaring, times m. Serial, in index order,
+    """Compile the rescue for one kind of entry: ``norm(n, scale, *args)`` is
+    the norm of the n values ``entry(i, *args)`` (a ``jit`` function: Numba
+    cannot pass *args to an always-inlined one), each multiplied by ``scale``
+    (``SHRINK`` or ``GROW``, see ``rescue_scale``) before squaring, the root
+    divided by it: exact scalings. One pass, in an order fixed by the source,
     without ``reassoc``: the same bits wherever it runs."""
     return jit_template(_rescaled_template, entry, "_rescaled", _entry=entry, np=np)
 
@@ -150,9 +171,10 @@ def sum_of_squares(x, min_size):
 @jit
 def norm_from(total, x, y, lam):
     """‖x + λy‖ given its fast sum of squares ``total`` (``lam`` in x's dtype):
-    √total, unless ``rescue_needed(total)``, then recomputed by ``rescaled_combination``."""
-    if rescue_needed(total):
-        return rescaled_combination(x.size, x, y, lam)
+    √total, unless ``rescue_scale(total)`` asks for a rescue by ``rescaled_combination``."""
+    scale = rescue_scale(total)
+    if scale != 0.0:
+        return rescaled_combination(x.size, scale, x, y, lam)
     return np.sqrt(total)
 
 

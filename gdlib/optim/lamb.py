@@ -29,7 +29,7 @@ from numba import prange
 
 from .. import _checks
 from .._numba import COUNTER, inline, jit, parallel_min_size, twins, use_parallel
-from ..norms import block, n_blocks, norm, norm_from, ordered_sum, rescaled, rescue_needed
+from ..norms import block, n_blocks, norm, norm_from, ordered_sum, rescaled, rescue_scale
 from ._moments import ema
 from .base import Optimizer
 from .declare import BETA1, BETA2, BIAS_CORRECTION, Hyper, eps, eta, slots
@@ -127,8 +127,9 @@ def lamb_layer_norms(theta, g, m, v, lo, hi, beta1, beta2, wd, m_scale, v_scale,
         return 0.0, 0.0
     th = theta[lo:hi]
     norm_theta = norm_from(s_theta, th, th, T(0.0))
-    if rescue_needed(s_u):
-        return norm_theta, rescaled_direction(hi - lo, th, m[lo:hi], v[lo:hi], ms, vs, e, lam)
+    scale = rescue_scale(s_u)
+    if scale != 0.0:
+        return norm_theta, rescaled_direction(hi - lo, scale, th, m[lo:hi], v[lo:hi], ms, vs, e, lam)
     return norm_theta, np.sqrt(s_u)
 
 
