@@ -94,3 +94,29 @@ def same_layout(x, ref, name, ref_name):
             f"{name} has dtype {x.dtype} but {ref_name} has dtype {ref.dtype}; "
             f"use {name}.astype({ref_name}.dtype)"
         )
+
+
+def layer_pairs(theta_layers, update_layers):
+    """The input of a layer-wise trust ratio (both ``trust_ratios``, gdlib's and
+    the reference's, validate with this one function): two sequences with one
+    entry per layer, θ_l and u_l of one shape, real and finite. Returns the
+    pairs (θ_l, u_l) as float64 arrays."""
+    try:
+        n_theta, n_update = len(theta_layers), len(update_layers)
+    except TypeError:
+        raise TypeError("theta_layers and update_layers must be sequences of arrays, one per layer "
+                        f"(got {type(theta_layers).__name__} and {type(update_layers).__name__})") from None
+    if n_theta != n_update:
+        raise ValueError(f"theta_layers has {n_theta} layers and update_layers {n_update}; give one update per layer")
+    pairs = []
+    for k, (theta, u) in enumerate(zip(theta_layers, update_layers)):
+        try:
+            theta, u = np.asarray(theta, dtype=np.float64), np.asarray(u, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise TypeError(f"layer {k}: θ_l and u_l must be arrays of real numbers") from None
+        if theta.shape != u.shape:
+            raise ValueError(f"layer {k}: θ_l has shape {theta.shape} but u_l has shape {u.shape}; they must match")
+        if not (np.all(np.isfinite(theta)) and np.all(np.isfinite(u))):
+            raise ValueError(f"layer {k}: θ_l and u_l must be finite (a NaN or an infinity has no trust ratio)")
+        pairs.append((theta, u))
+    return pairs

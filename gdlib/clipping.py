@@ -21,8 +21,10 @@ compiled loop with the same kernels.
 Each kernel has a serial and a parallel twin (``gdlib._numba.twins``); an
 array of at least ``parallel_min_size()`` elements (``GDLIB_PARALLEL_MIN_SIZE``,
 read when a function is called or a ByValue/ByGlobalNorm is created) takes
-the parallel one. The twins clip and scale identically; the parallel sum of
-squares adds in another order, so a norm may differ in its last bits.
+the parallel one. The norm is gdlib's one norm (:func:`gdlib.norms.norm`,
+also LARS's and LAMB's): fixed blocks added in order, so the same bits on
+either twin and any number of threads, and rescaled where the squares
+overflow or underflow (a gradient of 10^200 has its norm, not inf).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from numba import prange
 
 from . import _checks
 from ._numba import jit, parallel_min_size, twins
+from .norms import norm as vector_norm
 
 NO_CLIP, BY_VALUE, BY_NORM = 0, 1, 2
 
@@ -44,28 +47,6 @@ def clip_value_kernel(g, c):
             g[i] = c
         elif g[i] < -c:
             g[i] = -c
-
-
-@twins
-def sum_of_squares(g):
-    """Σ_i g_i², squared and accumulated in float64 (the parallel twin adds in another order)."""
-    total = 0.0
-    for i in prange(g.size):
-        x = np.float64(g[i])  # Numba's float() keeps a float32 a float32: its square would round to float32
-        total += x * x
-    return total
-
-
-_sum_of_squares_serial = sum_of_squares.serial
-_sum_of_squares_parallel = sum_of_squares.parallel
-
-
-@jit
-def norm_kernel(g, min_size):
-    """‖g‖, the Euclidean norm; on the parallel twin from ``min_size`` elements."""
-    if g.size < min_size:
-        return np.sqrt(_sum_of_squares_serial(g))
-    return np.sqrt(_sum_of_squares_parallel(g))
 
 
 @twins
@@ -88,7 +69,7 @@ def clip_kernel(kind, params, g):
     if kind == BY_VALUE:
         _clip_value(params, g, params[0])
     elif kind == BY_NORM:
-        factor = params[0] / (norm_kernel(g, params[params.size - 1]) + params[1])  # min(τ / (‖g‖ + eps), 1)
+        factor = params[0] / (vector_norm(g, params[params.size - 1]) + params[1])  # min(τ / (‖g‖ + eps), 1)
         if factor < 1.0:
             _scale(params, g, factor)
 
@@ -122,8 +103,8 @@ def clip_by_value(grads, c):
 
 def _norm(layers):
     min_size = parallel_min_size()
-    norms = [norm_kernel(g.reshape(-1), min_size) for g in layers]
-    return float(norms[0]) if len(norms) == 1 else float(np.sqrt(np.sum(np.square(norms))))
+    norms = [vector_norm(g.reshape(-1), min_size) for g in layers]
+    return float(norms[0]) if len(norms) == 1 else float(vector_norm(np.array(norms), min_size))  # √(Σ_l ‖g_l‖²)
 
 
 def global_norm(grads):

@@ -52,7 +52,7 @@ from .data import Split
 from .models.base import EVAL, PREFETCH_ROWS, TRAIN, loss_grad_signature, prefetch_row
 from .optim.base import lookahead_at_theta
 from .optim.loop import STATUS, Status
-from .optim.specialise import loop_for
+from .optim.specialise import loop_for, source_stamp
 from .schedules import Constant, Plateau, Schedule, schedule_factor
 from .strategies import EarlyStopping, gradient_noise_std
 
@@ -136,8 +136,12 @@ def _epoch(step, lookahead, loss_grad, at_theta, optimizing, batches, settings, 
     return n_batches, Status.ok
 
 
-#: The generic epoch, one dispatcher per dtype of θ (see ``gdlib.optim.loop.RUNS``).
-EPOCHS = {np.dtype(dtype): jit(_renamed_copy(_epoch, "_" + np.dtype(dtype).name), signatures=[_epoch_signature(dtype)])
+#: The generic epoch, one dispatcher per dtype of θ (see ``gdlib.optim.loop.RUNS``). Its machine
+#: code takes in the clipping's, the schedules' and the models' kernels, and Numba's cache only
+#: watches this file: the cache name carries the digest of every module it compiles in
+#: (``source_stamp``), so that editing one of them never loads an epoch compiled from the old source.
+EPOCHS = {np.dtype(dtype): jit(_renamed_copy(_epoch, f"_{np.dtype(dtype).name}_{source_stamp()}"),
+                               signatures=[_epoch_signature(dtype)])
           for dtype in (np.float64, np.float32)}
 
 

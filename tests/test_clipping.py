@@ -1,12 +1,15 @@
 """Gradient clipping by value and by global norm: PyTorch's clip_grad_value_ / clip_grad_norm_ as
 the oracle, Pascanu et al.'s rule as the default, and the clipping inside gdlib.train."""
 
+import math
+
+import numba
 import numpy as np
 import pytest
 import torch
 
 import gdlib
-from gdlib import clipping, data, models
+from gdlib import clipping, data, models, norms
 
 
 def _layers(seed, scale):
@@ -116,10 +119,10 @@ def test_clipping_twins_agree_with_each_other_and_numpy(dtype):
     clipped = _in_place_on_both_twins(clipping.clip_value_kernel, g, 5.0)
     np.testing.assert_array_equal(clipped["serial"], clipped["parallel"])
     np.testing.assert_array_equal(clipped["serial"], np.clip(g, dtype(-5.0), dtype(5.0)))
-    squares = {twin: getattr(clipping.sum_of_squares, twin)(g) for twin in ("serial", "parallel")}
-    exact = float(np.sum(g.astype(np.float64) ** 2))
-    assert squares["serial"] == pytest.approx(exact, rel=1e-13)
-    assert squares["parallel"] == pytest.approx(squares["serial"], rel=1e-13)  # another order of the sum
+    exact = math.fsum(x * x for x in g.astype(np.float64).tolist())
+    for min_size in (PARALLEL, SERIAL):  # one order of the sum (gdlib.norms): the same bits on either path
+        assert norms.sum_of_squares(g, min_size) == norms.sum_of_squares(g, SERIAL)
+        assert norms.sum_of_squares(g, min_size) == pytest.approx(exact, rel=1e-13)
     scaled = _in_place_on_both_twins(clipping.scale_kernel, g, 0.37)
     np.testing.assert_array_equal(scaled["serial"], scaled["parallel"])
     np.testing.assert_array_equal(scaled["serial"], (g.astype(np.float64) * 0.37).astype(dtype))
@@ -139,6 +142,44 @@ def test_either_twin_matches_torch(threshold, scale, monkeypatch):
         np.testing.assert_allclose(a, b, rtol=1e-15, atol=0)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_norm_has_the_same_bits_on_either_twin_and_any_number_of_threads(dtype):
+    """The blocked sum (gdlib.norms): fixed blocks added in order, whichever path and however many threads."""
+    g = np.random.default_rng(0).standard_normal(1_000_003).astype(dtype)
+    threads = numba.get_num_threads()
+    norms_by = {}
+    try:
+        for n in sorted({1, 2, numba.config.NUMBA_NUM_THREADS}):
+            numba.set_num_threads(n)
+            norms_by[n] = (clipping.global_norm(g), norms.norm(g, PARALLEL), norms.norm(g, SERIAL))
+    finally:
+        numba.set_num_threads(threads)
+    values = {x for triple in norms_by.values() for x in triple}
+    assert len(values) == 1, norms_by
+    assert values.pop() == pytest.approx(math.sqrt(math.fsum(x * x for x in g.astype(np.float64).tolist())), rel=1e-13)
+
+
+@pytest.mark.parametrize("scale", [1e200, 1e-200])
+@pytest.mark.parametrize("threshold", [PARALLEL, SERIAL])
+def test_clip_by_norm_where_the_squares_overflow_or_underflow(scale, threshold, monkeypatch):
+    """Σ g² overflows to inf at g ~ 10^200 (a clipped g of 0 before) and underflows to 0 at
+    10^-200 (no clipping before): the norm is rescaled (gdlib.norms), as math.hypot's is."""
+    monkeypatch.setenv("GDLIB_PARALLEL_MIN_SIZE", str(threshold))
+    layers = [scale * g for g in _layers(4, 1.0)]
+    exact = math.hypot(*np.concatenate([g.ravel() for g in layers]))
+    tau = 1e-3 * exact
+    clipped, norm = clipping.clip_by_global_norm(layers, tau)
+    assert norm == pytest.approx(exact, rel=1e-14) and clipping.global_norm(layers) == norm
+    assert math.hypot(*np.concatenate([g.ravel() for g in clipped])) == pytest.approx(tau, rel=1e-14)
+    for c, g in zip(clipped, layers):
+        np.testing.assert_allclose(c, g * (tau / exact), rtol=1e-14, atol=0)  # the same direction
+    # inside gdlib.train's loop: the kernel on one flat gradient (one norm, not a norm of the layers' norms)
+    flat = np.concatenate([g.ravel() for g in layers])
+    clip = clipping.ByGlobalNorm(tau)
+    clipping.clip_kernel(clip.kind, clip.params, flat)
+    np.testing.assert_allclose(flat, np.concatenate([c.ravel() for c in clipped]), rtol=1e-14, atol=0)
+
+
 def test_train_clips_alike_on_either_twin(monkeypatch):
     d = data.linear(n=20, p=2, seed=0)
     m = models.LinearRegression(2)
@@ -151,5 +192,5 @@ def test_train_clips_alike_on_either_twin(monkeypatch):
                             theta0=30 * np.ones(m.n_params), clip=clip)
             ends[threshold, type(clip).__name__] = r.theta
     for kind in ("ByGlobalNorm", "ByValue"):
-        np.testing.assert_allclose(ends[PARALLEL, kind], ends[SERIAL, kind], rtol=1e-14)
+        np.testing.assert_array_equal(ends[PARALLEL, kind], ends[SERIAL, kind])  # the same norm, bit for bit
         assert not np.array_equal(ends[PARALLEL, kind], 30 * np.ones(m.n_params))

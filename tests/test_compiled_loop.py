@@ -2,6 +2,9 @@
 in the generic loop (compiled once for all optimizers) and in the specialised one
 (``specialise=True``, compiled per optimizer and gradient)."""
 
+import os
+import types
+
 import numba
 import numpy as np
 import pytest
@@ -105,3 +108,23 @@ def test_training_is_bit_identical_in_both_loops(make, dtype):
 def test_specialise_must_be_a_bool():
     with pytest.raises(TypeError, match="specialise must be True or False"):
         gdlib.run_compiled(gdlib.SGD(), quadratic_gradient, np.ones(2), 3, specialise="yes")
+
+
+@pytest.mark.parametrize("module", ["_numba.py", "norms.py", "clipping.py", "schedules.py", "strategies.py",
+                                    "train.py", "models/base.py", "models/mlp.py", "optim/lars.py"])
+def test_the_specialised_cache_name_changes_when_a_module_it_compiles_in_is_edited(module, monkeypatch):
+    """A specialised loop, and gdlib.train's generic epoch, take in the step, the model's function,
+    the clipping, the schedules...: editing any of those files must give their machine code a new
+    cache name (the digest of
+    ``gdlib.optim.specialise.source_stamp``), never load the code compiled from the old source."""
+    from gdlib.optim import specialise
+
+    path = os.path.join(os.path.dirname(os.path.abspath(gdlib.__file__)), *module.split("/"))
+    real_stat, before = os.stat, specialise.source_stamp(quadratic_gradient)
+
+    def edited(p, *args, **kwargs):
+        st = real_stat(p, *args, **kwargs)
+        return types.SimpleNamespace(st_size=st.st_size + 1, st_mtime_ns=st.st_mtime_ns + 1) if p == path else st
+
+    monkeypatch.setattr(os, "stat", edited)
+    assert specialise.source_stamp(quadratic_gradient) != before

@@ -7,6 +7,9 @@ with ``gdlib.Layers``, one trust ratio per segment. With a segment per leaf
 (``MLP.layers()`` gives one per W, b) and the same masks, the updates agree.
 """
 
+import math
+
+import numba
 import numpy as np
 import pytest
 
@@ -209,9 +212,143 @@ def test_lars_check_in_its_norms_pass_rejects_before_any_update(where, bad):
     with pytest.raises(ValueError, match="2 NaN or infinite"):
         opt.step(theta, g, state)
     assert state.t == 0 and np.array_equal(theta, theta0) and not state.v.any()
-    g = grads[0] * 1e200  # finite, but Σg² overflows: counted entry by entry, then stepped
+    g = grads[0] * 1e160  # finite, but Σg² overflows: counted entry by entry, then stepped with the true ‖g_l‖
     opt.step(theta, g, state)
     assert state.t == 1 and np.all(np.isfinite(theta))
+    for lo, hi, _, trust in layers.segments():  # first step, λ = 0: a layer moves by η c ‖θ_l‖, whatever ‖g_l‖
+        moved = math.hypot(*(theta[lo:hi] - theta0[lo:hi]))
+        assert moved == pytest.approx(0.001 * math.hypot(*theta0[lo:hi]) if trust else math.hypot(*g[lo:hi]), rel=1e-12)
+
+
+def _first_step(make, theta0, g, threshold, monkeypatch):
+    monkeypatch.setenv("GDLIB_PARALLEL_MIN_SIZE", str(threshold))
+    opt, theta = make(), theta0.copy()
+    opt.step(theta, g, opt.init(theta))
+    return theta0 - theta
+
+
+#: (dtype, scale): where Σx² in float64 overflows (10^160, 10^200) or underflows (10^-160, 10^-200); float32
+#: entries are squared in float64, where they cannot overflow: their cases check the same invariance
+SCALES = [(np.float64, 1e160), (np.float64, 1e-160), (np.float64, 1e200), (np.float64, 1e-200),
+          (np.float32, 1e30), (np.float32, 1e-30)]
+
+
+@pytest.mark.parametrize("dtype, scale", SCALES)
+@pytest.mark.parametrize("form", ["paper", "optax"])
+@pytest.mark.parametrize("threshold", [0, 10**9])
+def test_lars_step_is_scale_invariant_where_the_squares_overflow_or_underflow(dtype, scale, form, threshold,
+                                                                            monkeypatch):
+    """r_t = c‖θ‖/(‖g‖ + λ‖θ‖) does not change when g is scaled (λ = 0): the update η r g is the
+    same at g × s as at g. With θ and g both scaled (λ > 0), r is the same and the update scales
+    by s. Before the norms were rescaled, g × 10^160 gave ‖g‖ = inf and a step of 0, and
+    θ ~ 10^200 with λ > 0 a NaN θ."""
+    layers, theta0, grads = _several_blocks(dtype)
+    trusted = np.concatenate([np.arange(lo, hi) for lo, hi, _, trust in layers.segments() if trust])
+    s = dtype(scale)
+    plain = lambda: gdlib.LARS(form=form, layers=layers)  # noqa: E731
+    step = _first_step(plain, theta0, grads[0], threshold, monkeypatch)
+    scaled = _first_step(plain, theta0, grads[0] * s, threshold, monkeypatch)
+    close = dict(rtol=0, atol=8 * np.finfo(dtype).eps * np.abs(theta0).max())  # θ's last bit, in a step of ~c θ
+    np.testing.assert_allclose(scaled[trusted], step[trusted], **close)
+    decayed = lambda: gdlib.LARS(form=form, weight_decay=0.01, layers=layers)  # noqa: E731
+    step = _first_step(decayed, theta0, grads[0], threshold, monkeypatch)
+    scaled = _first_step(decayed, theta0 * s, grads[0] * s, threshold, monkeypatch)
+    assert np.all(np.isfinite(scaled))
+    np.testing.assert_allclose(scaled / s, step, **close)
+
+
+@pytest.mark.parametrize("dtype, scale", SCALES)
+@pytest.mark.parametrize("threshold", [0, 10**9])
+def test_lamb_step_is_scale_invariant_where_the_squares_overflow_or_underflow(dtype, scale, threshold, monkeypatch):
+    """With λ = 0, u = m̂/(√v̂ + ε) does not depend on θ: at θ × s each layer moves by η ‖θ_l‖,
+    s times as far as at θ (and ‖u_l‖ underflows at g × 10^-200: m and v, not the norm,
+    limit the scale of g, so θ is the one scaled)."""
+    layers, theta0, grads = _several_blocks(dtype)
+    s = dtype(scale)
+    make = lambda: gdlib.LAMB(eta=0.01, layers=layers)  # noqa: E731
+    step = _first_step(make, theta0, grads[0], threshold, monkeypatch)
+    scaled = _first_step(make, theta0 * s, grads[0], threshold, monkeypatch)
+    assert np.all(np.isfinite(scaled))
+    trusted = np.concatenate([np.arange(lo, hi) for lo, hi, _, trust in layers.segments() if trust])
+    # (the layer whose trust flag is off moves by η u whatever θ: lost in θ's rounding at θ × 10^160)
+    np.testing.assert_allclose((scaled / s)[trusted], step[trusted], rtol=0,
+                               atol=8 * np.finfo(dtype).eps * np.abs(theta0).max())
+    for lo, hi, _, trust in layers.segments():
+        if trust:  # η ‖θ_l‖, to θ's last bit in each entry
+            assert np.linalg.norm((scaled / s)[lo:hi].astype(np.float64)) == pytest.approx(
+                0.01 * np.linalg.norm(theta0[lo:hi].astype(np.float64)), rel=200 * float(np.finfo(dtype).eps))
+
+
+def test_a_layer_of_tiny_weights_is_not_taken_for_zero():
+    """Σθ² underflows to 0 for θ ~ 10^-170: before the rescue, the layer took the zero-layer ratio 1
+    (a step of η g, 10^167 times its size) instead of c‖θ‖/‖g‖."""
+    theta0, g = np.array([3e-170, -4e-170]), np.array([1.0, 1.0])
+    for make, ratio in ((lambda: gdlib.LARS(eta=1.0, gamma=0.0), 0.001 * 5e-170 / np.sqrt(2.0)),
+                        (lambda: gdlib.LAMB(eta=1.0, eps=0.0), 5e-170 / np.sqrt(2.0))):
+        opt, theta = make(), theta0.copy()
+        opt.step(theta, g, opt.init(theta))
+        np.testing.assert_allclose(theta, theta0 - ratio * g, rtol=4e-16, atol=0)  # not θ − η g ≈ −1 (r = 1)
+    zero = np.zeros(2)  # a layer of zeros still takes the ratio 1
+    opt = gdlib.LARS(eta=1.0, gamma=0.0)
+    opt.step(zero, g, opt.init(zero))
+    np.testing.assert_array_equal(zero, -g)
+
+
+@pytest.mark.parametrize("specialise", [False, True])
+@pytest.mark.parametrize("scale", [1.0, 1e200, 1e-200])
+@pytest.mark.parametrize("make", [lambda: gdlib.LARS(eta=1.0, weight_decay=0.01, layers=gdlib.Layers([0, 3, 7])),
+                                  lambda: gdlib.LAMB(eta=0.01, layers=gdlib.Layers([0, 3, 7]))], ids=["LARS", "LAMB"])
+def test_compiled_run_is_bit_identical_to_python_steps_through_the_rescued_norms(make, scale, specialise):
+    theta0 = scale * np.linspace(-1.0, 2.0, 7)
+    result = gdlib.run_compiled(make(), _linear_gradient, theta0, 20, specialise=specialise)
+    opt, theta = make(), theta0.copy()
+    state, g = opt.init(theta), np.empty_like(theta)
+    for _ in range(20):
+        _linear_gradient(theta, g)
+        opt.step(theta, g, state)
+    assert result.status == "ok" and np.all(np.isfinite(theta))
+    np.testing.assert_array_equal(result.theta, theta)
+    np.testing.assert_array_equal(result.state.buffer, state.buffer)
+
+
+@numba.njit(cache=True)
+def _linear_gradient(x, out):
+    for i in range(x.size):
+        out[i] = (1.0 + i) * x[i]  # ∇ of Σ (1 + i) x_i² / 2, as large as θ
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e200, 1e-200])
+def test_trust_ratios_match_the_reference_at_any_scale(scale):
+    """gdlib's trust_ratios (blocked, rescued norms) against gdlib.reference's (math.hypot)."""
+    from gdlib import reference
+    from gdlib.optim.lamb import trust_ratios
+
+    rng = np.random.default_rng(1)
+    thetas = [scale * rng.standard_normal(n) for n in (3, 5000, 2)] + [np.zeros(4)]
+    updates = [rng.standard_normal(n) for n in (3, 5000, 2, 4)]
+    ours, theirs = trust_ratios(thetas, updates), reference.trust_ratios(thetas, updates)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-14)
+    assert ours[-1] == theirs[-1] == 1.0
+    np.testing.assert_allclose(trust_ratios([np.full(4, 1e200)], [np.full(4, 1e200)]), [1.0], rtol=1e-15)
+
+
+@pytest.mark.parametrize("arguments", [
+    ([np.ones(3)], [np.ones(3), np.ones(2)]),
+    ([np.ones(3)], [np.ones(4)]),
+    ([np.array([1.0, np.nan])], [np.ones(2)]),
+    ([["a", "b"]], [np.ones(2)]),
+    (3, [np.ones(2)]),
+])
+def test_both_trust_ratios_reject_bad_input_alike(arguments):
+    from gdlib import reference
+    from gdlib.optim.lamb import trust_ratios
+
+    errors = []
+    for function in (trust_ratios, reference.trust_ratios):
+        with pytest.raises((TypeError, ValueError)) as info:
+            function(*arguments)
+        errors.append((info.type, str(info.value)))
+    assert errors[0] == errors[1]
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -58,3 +58,24 @@ def test_coefficients_are_the_ones_the_step_uses(form):
 def test_bad_coefficient_input_says_what_to_fix(kwargs, words):
     with pytest.raises(ValueError, match=words):
         coefficients(**kwargs)
+
+
+def test_coefficients_cap_the_step_number_with_a_clear_error():
+    """coefficients walks every step from 1 to t (Π_t is a running product): t = 10^12 raised a
+    MemoryError (a table of every step) before the cap; now it says the limit and why."""
+    from gdlib.optim.nadam import MAX_STEP
+
+    with pytest.raises(ValueError, match=f"at most {MAX_STEP:,}.*walks every step"):
+        coefficients("dozat", 10**12)
+    with pytest.raises(ValueError, match="at most"):
+        coefficients("seed", np.array([3, MAX_STEP + 1]))
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_coefficients_keep_the_shape_and_order_of_t(form):
+    t = np.array([[7, 1], [7, 3]])
+    got = coefficients(form, t)
+    table = coefficients(form, np.arange(1, 8))
+    for field, column in zip(got, table):
+        assert field.shape == (2, 2)
+        np.testing.assert_array_equal(field, column[t - 1])

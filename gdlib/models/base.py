@@ -32,6 +32,7 @@ from .. import _checks
 
 EVAL, TRAIN, TRAIN_FROZEN = 0, 1, 2
 
+
 def loss_grad_signature(dtype):
     """The signature above, for θ of ``dtype`` (the generic epoch's function argument)."""
     t = numba.from_dtype(np.dtype(dtype))

@@ -28,12 +28,13 @@ import numpy as np
 from numba import prange
 
 from .. import _checks
-from .._numba import COUNTER, jit, twins, use_parallel
+from .._numba import COUNTER, inline, jit, parallel_min_size, twins, use_parallel
+from ..norms import block, n_blocks, norm, norm_from, ordered_sum, rescaled, rescue_scale
 from ._moments import ema
 from .base import Optimizer
 from .declare import BETA1, BETA2, BIAS_CORRECTION, Hyper, eps, eta, slots
 from .lars import trust_ratio
-from .layers import LAYERS, LayerwiseOptimizer, block, n_blocks, n_segments, ordered_sum, segment
+from .layers import LAYERS, LayerwiseOptimizer, n_segments, segment
 
 HYPERS = (
     eta(0.001), BETA1, BETA2, eps(1e-6, "ε >= 0 outside the square root (1e-6, optax's default)"),
@@ -54,6 +55,22 @@ def lamb_moments(m, v, g, b1, k1, b2, k2):
     return ema(m, g, b1, k1), ema(v, g * g, b2, k2)
 
 
+@inline
+def direction(m_i, v_i, theta_i, ms, vs, e, lam):
+    """u = ms·m / (sqrt(vs·v) + ε) + λθ for one entry (scalars in θ's dtype): the one formula
+    the norms' pass, its rescue and the update all use."""
+    return ms * m_i / (np.sqrt(vs * v_i) + e) + lam * theta_i
+
+
+@jit
+def direction_at(i, theta, m, v, ms, vs, e, lam):
+    """Entry i of u over a layer's slices, for the norm's rescue (``gdlib.norms.rescaled``)."""
+    return direction(m[i], v[i], theta[i], ms, vs, e, lam)
+
+
+rescaled_direction = rescaled(direction_at)
+
+
 @jit(reduction=True)
 def lamb_first_block(theta, g, m, v, b1, k1, b2, k2, lam, ms, vs, e):
     """One loop over a block: m, v ← their EMAs (``lamb_moments``), then
@@ -67,24 +84,53 @@ def lamb_first_block(theta, g, m, v, b1, k1, b2, k2, lam, ms, vs, e):
     for i in range(theta.size):
         m_i, v_i = lamb_moments(m[i], v[i], g[i], b1, k1, b2, k2)
         m[i], v[i] = m_i, v_i
-        u = ms * m_i / (np.sqrt(vs * v_i) + e) + lam * theta[i]
+        u = direction(m_i, v_i, theta[i], ms, vs, e, lam)
         s_theta += np.float64(theta[i]) ** 2
         s_u += np.float64(u) ** 2
     return s_theta, s_u
 
 
-@twins
-def lamb_first_pass(theta, g, m, v, lo, hi, beta1, beta2, wd, m_scale, v_scale, eps, out):
-    """Over [lo:hi], block by block (``layers.block``): update m and v and set
-    out[b] = (‖θ‖², ‖u‖²) over block b, in one pass over memory. The same
-    blocks, added in order by ``ordered_sum``, in both twins."""
-    T = g.dtype.type
-    b1, k1, b2, k2 = T(beta1), T(1.0 - beta1), T(beta2), T(1.0 - beta2)
-    ms, vs, e, lam = T(m_scale), T(v_scale), T(eps), T(wd)
+@jit(parallel=True)
+def lamb_first_pass(theta, g, m, v, lo, hi, b1, k1, b2, k2, lam, ms, vs, e, out):
+    """``lamb_first_block`` on every block of [lo:hi] (``gdlib.norms.block``), on
+    Numba's threads, with out[b] = (‖θ‖², ‖u‖²) over block b."""
     for b in prange(out.shape[0]):
         start, stop = block(lo, hi, b)
         out[b, 0], out[b, 1] = lamb_first_block(theta[start:stop], g[start:stop], m[start:stop], v[start:stop],
                                                 b1, k1, b2, k2, lam, ms, vs, e)
+
+
+@jit
+def lamb_layer_norms(theta, g, m, v, lo, hi, beta1, beta2, wd, m_scale, v_scale, eps, parallel, trust):
+    """Over θ_l = θ[lo:hi], in one pass over memory: update m and v, and
+    return (‖θ_l‖, ‖u_l‖), or (0, 0) unless ``trust`` (no ratio is needed).
+    The sums go block by block, the blocks' sums added in order
+    (``gdlib.norms``), on Numba's threads if ``parallel``, the same bits
+    either way; a sum that overflowed or underflowed is recomputed rescaled
+    (``gdlib.norms.norm_from``, ``rescaled_direction``)."""
+    T = g.dtype.type
+    b1, k1, b2, k2 = T(beta1), T(1.0 - beta1), T(beta2), T(1.0 - beta2)
+    ms, vs, e, lam = T(m_scale), T(v_scale), T(eps), T(wd)
+    if parallel:
+        partials = np.empty((n_blocks(lo, hi), 2))  # only on the parallel path (a large layer): 16 bytes a block
+        lamb_first_pass(theta, g, m, v, lo, hi, b1, k1, b2, k2, lam, ms, vs, e, partials)
+        s_theta, s_u = ordered_sum(partials, 0), ordered_sum(partials, 1)
+    else:
+        s_theta, s_u = 0.0, 0.0
+        for b in range(n_blocks(lo, hi)):
+            start, stop = block(lo, hi, b)
+            p_theta, p_u = lamb_first_block(theta[start:stop], g[start:stop], m[start:stop], v[start:stop],
+                                            b1, k1, b2, k2, lam, ms, vs, e)
+            s_theta += p_theta
+            s_u += p_u
+    if not trust:
+        return 0.0, 0.0
+    th = theta[lo:hi]
+    norm_theta = norm_from(s_theta, th, th, T(0.0))
+    scale = rescue_scale(s_u)
+    if scale != 0.0:
+        return norm_theta, rescaled_direction(hi - lo, scale, th, m[lo:hi], v[lo:hi], ms, vs, e, lam)
+    return norm_theta, np.sqrt(s_u)
 
 
 @twins
@@ -94,10 +140,9 @@ def lamb_update(theta, m, v, lo, hi, wd, m_scale, v_scale, eps, step):
     ms, vs, e, lam, s = T(m_scale), T(v_scale), T(eps), T(wd), T(step)
     theta, m, v = theta[lo:hi], m[lo:hi], v[lo:hi]  # from 0: vectorised (see ``lamb_first_block``)
     for i in prange(theta.size):
-        theta[i] -= s * (ms * m[i] / (np.sqrt(vs * v[i]) + e) + lam * theta[i])
+        theta[i] -= s * direction(m[i], v[i], theta[i], ms, vs, e, lam)
 
 
-_first_serial, _first_parallel = lamb_first_pass.serial, lamb_first_pass.parallel
 _update_serial, _update_parallel = lamb_update.serial, lamb_update.parallel
 
 
@@ -110,19 +155,13 @@ def lamb_step(theta, g, S, h, c):
     if h[H.bias_correction] != 0.0:
         m_scale, v_scale = 1.0 / (1.0 - beta1**t), 1.0 / (1.0 - beta2**t)
     parallel = use_parallel(theta.size, h)
-    partials = np.empty((n_blocks(0, theta.size), 2))  # one buffer for every layer's blocks
     for k in range(n_segments(h, H.layers)):
         lo, hi, decay, trust = segment(h, H.layers, theta.size, k)
         wd = h[H.weight_decay] if decay else 0.0
-        sums = partials[: n_blocks(lo, hi)]  # summed even where trust is off: the pass is memory-bound
-        if parallel:
-            _first_parallel(theta, g, S[0], S[1], lo, hi, beta1, beta2, wd, m_scale, v_scale, e, sums)
-        else:
-            _first_serial(theta, g, S[0], S[1], lo, hi, beta1, beta2, wd, m_scale, v_scale, e, sums)
-        r = 1.0
-        if trust:
-            s_theta, s_u = ordered_sum(sums, 0), ordered_sum(sums, 1)
-            r = trust_ratio(1.0, np.sqrt(s_theta), np.sqrt(s_u), 0.0)
+        # the moments' pass sums the norms even where trust is off (it is memory-bound); its twin by the layer's size
+        norm_theta, norm_u = lamb_layer_norms(theta, g, S[0], S[1], lo, hi, beta1, beta2, wd, m_scale, v_scale, e,
+                                              use_parallel(hi - lo, h), trust)
+        r = trust_ratio(1.0, norm_theta, norm_u, 0.0) if trust else 1.0
         if parallel:
             _update_parallel(theta, S[0], S[1], lo, hi, wd, m_scale, v_scale, e, h[H.eta] * r)
         else:
@@ -135,23 +174,22 @@ def trust_ratios(theta_layers, update_layers):
     ``theta_layers`` and ``update_layers`` are sequences of arrays, one per
     layer l: the parameters θ_l and the update direction u_l (Adam's
     m̂/(√v̂ + ε) plus λθ_l). The ratio is the one LAMB's step uses: the norms
-    are summed in float64 and LARS's and LAMB's kernel ``trust_ratio`` (with
-    c = 1, ε = 0) divides them. Returns a float64 array of one ratio per layer.
+    are gdlib's (``gdlib.norms.norm``: blocked, in float64, safe from
+    overflow and underflow) and LARS's and LAMB's kernel ``trust_ratio``
+    (with c = 1, ε = 0) divides them. Returns a float64 array of one ratio per layer.
+
+    Two functions compute these ratios on purpose: this one, gdlib's, with the
+    library's norms (the graded question's reference), and
+    ``gdlib.reference.trust_ratios``, an independent transcription in plain
+    Python and NumPy that the tests compare it with. Both validate their input
+    with the same function (``gdlib._checks.layer_pairs``), so both reject the
+    same input with the same message.
     """
-    if len(theta_layers) != len(update_layers):
-        raise ValueError(f"theta_layers has {len(theta_layers)} layers and update_layers {len(update_layers)}; "
-                         "give one update per layer")
-    ratios = np.ones(len(theta_layers))
-    for k, (theta, u) in enumerate(zip(theta_layers, update_layers)):
-        try:
-            theta, u = np.asarray(theta, dtype=np.float64), np.asarray(u, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise TypeError(f"layer {k}: θ_l and u_l must be arrays of numbers") from None
-        if theta.shape != u.shape:
-            raise ValueError(f"layer {k}: θ_l has shape {theta.shape} but u_l has shape {u.shape}; they must match")
-        if not (np.all(np.isfinite(theta)) and np.all(np.isfinite(u))):
-            raise ValueError(f"layer {k}: θ_l and u_l must be finite (a NaN or an infinity has no trust ratio)")
-        ratios[k] = trust_ratio(1.0, np.sqrt(np.sum(theta * theta)), np.sqrt(np.sum(u * u)), 0.0)
+    pairs = _checks.layer_pairs(theta_layers, update_layers)
+    min_size = parallel_min_size()
+    ratios = np.ones(len(pairs))
+    for k, (theta, u) in enumerate(pairs):
+        ratios[k] = trust_ratio(1.0, norm(theta.ravel(), min_size), norm(u.ravel(), min_size), 0.0)
     return ratios
 
 

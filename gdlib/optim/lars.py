@@ -37,7 +37,8 @@ from .. import _checks
 from .._numba import COUNTER, jit, twins, use_parallel
 from .base import Optimizer, nonfinite_entries
 from .declare import GAMMA_MOMENTUM, Hyper, eps, eta, one_of, slots
-from .layers import LAYERS, LayerwiseOptimizer, block, n_blocks, n_segments, ordered_sum, segment
+from ..norms import block, n_blocks, norm_from, ordered_sum
+from .layers import LAYERS, LayerwiseOptimizer, n_segments, segment
 
 FORMS = ("paper", "optax")
 HYPERS = (
@@ -71,17 +72,53 @@ def lars_block_sums(theta, g, lam):
     return s_theta, s_g, s_u
 
 
-@twins
+@jit(parallel=True)
 def lars_norms(theta, g, lo, hi, wd, out):
-    """out[b] = (‖θ‖², ‖g‖², ‖g + λθ‖²) over block b of θ[lo:hi] (``layers.block``).
-
-    The blocks are the same in both twins, and ``ordered_sum`` adds them in
-    order: the serial and parallel steps agree bit for bit (``tests/test_twins.py``).
-    """
+    """out[b] = (‖θ‖², ‖g‖², ‖g + λθ‖²) over block b of θ[lo:hi] (``gdlib.norms.block``), on Numba's threads."""
     lam = theta.dtype.type(wd)
     for b in prange(out.shape[0]):
         start, stop = block(lo, hi, b)
         out[b, 0], out[b, 1], out[b, 2] = lars_block_sums(theta[start:stop], g[start:stop], lam)
+
+
+@jit
+def lars_sums(theta, g, lo, hi, wd, parallel):
+    """(Σθ², Σg², Σ(g + λθ)²) over θ[lo:hi], block by block, the blocks' sums
+    added in order (``gdlib.norms``): on Numba's threads if ``parallel``
+    (``lars_norms``), else one block after the other without a buffer; the
+    same bits either way (``tests/test_twins.py``, ``tests/test_lars_lamb.py``)."""
+    if parallel:
+        partials = np.empty((n_blocks(lo, hi), 3))  # only on the parallel path (a large layer): 24 bytes a block
+        lars_norms(theta, g, lo, hi, wd, partials)
+        return ordered_sum(partials, 0), ordered_sum(partials, 1), ordered_sum(partials, 2)
+    lam = theta.dtype.type(wd)
+    s_theta, s_g, s_u = 0.0, 0.0, 0.0
+    for b in range(n_blocks(lo, hi)):
+        start, stop = block(lo, hi, b)
+        a, c, d = lars_block_sums(theta[start:stop], g[start:stop], lam)
+        s_theta += a
+        s_g += c
+        s_u += d
+    return s_theta, s_g, s_u
+
+
+@jit
+def lars_layer_norms(theta, g, lo, hi, wd, parallel, paper):
+    """(‖θ_l‖, the trust ratio's denominator without ε, Σg² as summed) for θ_l = θ[lo:hi].
+
+    The denominator is ‖g_l‖ + λ‖θ_l‖ (``paper``) or ‖g_l + λθ_l‖. Each norm
+    is √ of its fast sum (``lars_sums``) unless that sum overflowed or
+    underflowed, then rescaled (``gdlib.norms.norm_from``): a layer of θ ~ 10^200
+    or g ~ 10^-200 has its true norms. Σg² is returned for the finite check.
+    """
+    s_theta, s_g, s_u = lars_sums(theta, g, lo, hi, wd, parallel)
+    T = theta.dtype.type
+    zero = T(0.0)
+    th, gl = theta[lo:hi], g[lo:hi]
+    norm_theta = norm_from(s_theta, th, th, zero)
+    if paper:
+        return norm_theta, norm_from(s_g, gl, gl, zero) + wd * norm_theta, s_g
+    return norm_theta, norm_from(s_u, gl, th, T(wd)), s_g
 
 
 @twins
@@ -103,7 +140,6 @@ def lars_update(theta, g, v, lo, hi, wd, scale, gamma, nesterov):
 
 
 _update_serial, _update_parallel = lars_update.serial, lars_update.parallel
-_norms_serial, _norms_parallel = lars_norms.serial, lars_norms.parallel
 
 
 @jit
@@ -115,57 +151,60 @@ def trust_ratio(c, norm_theta, norm_den, eps):
 
 
 @jit
-def lars_run(theta, g, S, h, c, check):
-    """The step, in two passes: every layer's trust ratio (its norms read θ_l
-    and g_l), then every layer's update. With ``check``, the first pass is
-    also the finite check: a layer whose Σg² is finite has a finite g_l (a NaN
-    or ±inf makes the sum NaN or inf); only a layer whose sum is not finite
-    (or whose norms are not needed) is counted entry by entry. Returns the
-    number of NaN or infinite entries of g; updates nothing unless it is 0."""
-    parallel = use_parallel(theta.size, h)
-    nesterov, paper = h[H.nesterov] != 0.0, h[H.form] == 0.0
+def lars_layer_ratio(theta, g, h, k):
+    """(lo, hi, λ, r_t, Σg²) of layer k: its bounds, its λ (0 where its decay
+    flag is off), its trust ratio (1 where its trust flag is off) and the Σg²
+    of its norms' pass (NaN where there was none). The norms' pass picks its
+    twin by the layer's size: a bias never starts threads."""
+    lo, hi, decay, trust = segment(h, H.layers, theta.size, k)
+    wd = h[H.weight_decay] if decay else 0.0
+    if not trust:
+        return lo, hi, wd, 1.0, np.nan
+    norm_theta, den, s_g = lars_layer_norms(theta, g, lo, hi, wd, use_parallel(hi - lo, h), h[H.form] == 0.0)
+    return lo, hi, wd, trust_ratio(h[H.trust_coefficient], norm_theta, den, h[H.eps]), s_g
+
+
+@jit
+def lars_layer_update(theta, g, S, h, lo, hi, wd, ratio):
+    """``lars_update`` on layer [lo:hi] with scale η r_t, on the twin θ's size picks."""
+    if use_parallel(theta.size, h):
+        _update_parallel(theta, g, S[0], lo, hi, wd, h[H.eta] * ratio, h[H.gamma], h[H.nesterov] != 0.0)
+    else:
+        _update_serial(theta, g, S[0], lo, hi, wd, h[H.eta] * ratio, h[H.gamma], h[H.nesterov] != 0.0)
+
+
+@jit
+def lars_step(theta, g, S, h, c):
+    """Layer by layer: the trust ratio (its norms read θ_l and g_l), then the
+    update of that layer. Nothing allocated: the step of the compiled loops."""
+    c[COUNTER.t] += 1.0
+    for k in range(n_segments(h, H.layers)):
+        lo, hi, wd, ratio, _ = lars_layer_ratio(theta, g, h, k)
+        lars_layer_update(theta, g, S, h, lo, hi, wd, ratio)
+
+
+@jit
+def lars_checked_step(theta, g, S, h, c):
+    """The default step, with the finite check in its norms' pass: every
+    layer's trust ratio first (a layer whose Σg² is finite has a finite g_l,
+    since a NaN or ±inf makes the sum NaN or inf; only a layer whose sum is
+    not finite, or that has no norms' pass, is counted entry by entry), then,
+    only if g has no NaN or infinite entry, every layer's update. Returns the
+    number of such entries. The ratios wait in a vector of one float per layer."""
     L = n_segments(h, H.layers)
-    ratio = np.ones(L)
-    partials = np.empty((n_blocks(0, theta.size), 3))  # one buffer for every layer's blocks
+    ratio = np.empty(L)
     bad = 0
     for k in range(L):
-        lo, hi, decay, trust = segment(h, H.layers, theta.size, k)
-        wd = h[H.weight_decay] if decay else 0.0
-        s_g = np.nan  # not summed: a check counts this layer
-        if trust:
-            sums = partials[: n_blocks(lo, hi)]
-            if parallel:
-                _norms_parallel(theta, g, lo, hi, wd, sums)
-            else:
-                _norms_serial(theta, g, lo, hi, wd, sums)
-            s_theta, s_g, s_u = ordered_sum(sums, 0), ordered_sum(sums, 1), ordered_sum(sums, 2)
-            norm_theta = np.sqrt(s_theta)
-            den = np.sqrt(s_g) + wd * norm_theta if paper else np.sqrt(s_u)
-            ratio[k] = trust_ratio(h[H.trust_coefficient], norm_theta, den, h[H.eps])
-        if check and not np.isfinite(s_g):
+        lo, hi, _, ratio[k], s_g = lars_layer_ratio(theta, g, h, k)
+        if not np.isfinite(s_g):
             bad += nonfinite_entries(g[lo:hi], h[h.size - 1])
     if bad:
         return bad
     c[COUNTER.t] += 1.0
     for k in range(L):
-        lo, hi, decay, trust = segment(h, H.layers, theta.size, k)
-        wd = h[H.weight_decay] if decay else 0.0
-        if parallel:
-            _update_parallel(theta, g, S[0], lo, hi, wd, h[H.eta] * ratio[k], h[H.gamma], nesterov)
-        else:
-            _update_serial(theta, g, S[0], lo, hi, wd, h[H.eta] * ratio[k], h[H.gamma], nesterov)
+        lo, hi, decay, _ = segment(h, H.layers, theta.size, k)
+        lars_layer_update(theta, g, S, h, lo, hi, h[H.weight_decay] if decay else 0.0, ratio[k])
     return 0
-
-
-@jit
-def lars_step(theta, g, S, h, c):
-    lars_run(theta, g, S, h, c, False)
-
-
-@jit
-def lars_checked_step(theta, g, S, h, c):
-    """The default step: ``lars_step`` with the finite check in its norms' pass (see ``lars_run``)."""
-    return lars_run(theta, g, S, h, c, True)
 
 
 class LARS(LayerwiseOptimizer, Optimizer):

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._numba import REDUCTION_BLOCK, jit
+from .._numba import jit
 from .declare import Hyper
 
 
@@ -152,28 +152,6 @@ def segment(h, at, d, k):
     if int(h[at + L + 1]) != d:
         raise ValueError("the layers do not cover theta exactly; build them for this θ (e.g. model.layers())")
     return int(h[at + 1 + k]), int(h[at + 2 + k]), h[at + L + 2 + k] != 0.0, h[at + 2 * L + 2 + k] != 0.0
-
-
-@jit
-def n_blocks(lo, hi):
-    """How many blocks of ``REDUCTION_BLOCK`` elements cover [lo:hi] (the last may be shorter)."""
-    return (hi - lo + REDUCTION_BLOCK - 1) // REDUCTION_BLOCK
-
-
-@jit
-def block(lo, hi, b):
-    """[start:stop] of block b of [lo:hi]: the same blocks in the serial and parallel twins."""
-    start = lo + b * REDUCTION_BLOCK
-    return start, min(start + REDUCTION_BLOCK, hi)
-
-
-@jit
-def ordered_sum(partials, j):
-    """Column j of the blocks' partial sums, added in block order."""
-    total = 0.0
-    for b in range(partials.shape[0]):
-        total += partials[b, j]
-    return total
 
 
 def _encode(value):

@@ -122,32 +122,47 @@ def nadam_step(theta, g, S, h, c):
 
 
 @jit
-def _coefficient_table(form, beta1, psi, n):
-    table = np.empty((n, 3))
+def _coefficients_at(form, beta1, psi, steps):
+    """Rows (b_t, a_t, c_t) at the sorted distinct ``steps``, walking every step from 1 (Π_t is a running product)."""
+    table = np.empty((steps.size, 3))
     product = 1.0  # the empty product Π_0, as Nadam's state starts
-    for step in range(1, n + 1):
+    j = 0
+    for step in range(1, steps[steps.size - 1] + 1):
         b_t, a_t, c_t, product = form_coefficients(form, beta1, psi, float(step), product)
-        table[step - 1, 0], table[step - 1, 1], table[step - 1, 2] = b_t, a_t, c_t
+        if step == steps[j]:
+            table[j, 0], table[j, 1], table[j, 2] = b_t, a_t, c_t
+            j += 1
     return table
 
 
 Coefficients = collections.namedtuple("Coefficients", "b a c")
+
+#: The largest t that ``coefficients`` takes. It walks every step from 1 to t,
+#: as the optimizer does (Π_t of the dozat and pytorch forms is the running
+#: product μ_1 ⋯ μ_t, computed step by step so that the values are the step's
+#: bit for bit): its time grows with t, about 0.1 s per 10^6 steps, and
+#: 10^7 (about a second) is longer than any run of the course.
+MAX_STEP = 10**7
 
 
 def coefficients(form, t, *, beta1=0.9, momentum_decay=0.004):
     """The (b_t, a_t, c_t) that ``Nadam(form=form, beta1=beta1, momentum_decay=momentum_decay)`` uses at step t.
 
     Template: m_t = b_t m_{t−1} + (1 − b_t) g_t and θ_t = θ_{t−1} − η (a_t m_t + c_t g_t) / (sqrt(v̂_t) + ε).
-    ``t`` is a step number t ≥ 1 or an array of them; returns a named tuple ``(b, a, c)`` of float64
-    arrays shaped like ``t``. Computed by ``form_coefficients``, the function the compiled step calls.
+    ``t`` is a step number 1 ≤ t ≤ ``MAX_STEP`` (10^7) or an array of them; returns a named tuple
+    ``(b, a, c)`` of float64 arrays shaped like ``t``. Computed by ``form_coefficients``, the function the
+    compiled step calls, walking the steps from 1 to the largest t.
     """
     opt = Nadam(beta1=beta1, momentum_decay=momentum_decay, form=form)  # validates as the optimizer does
     steps = np.asarray(t)
     if steps.size == 0 or not np.issubdtype(steps.dtype, np.integer) or steps.min() < 1:
         raise ValueError(f"t must be a step number t >= 1 or an array of them (integers), got {t!r}")
-    table = _coefficient_table(opt.hyper[H.form], opt.hyper[H.beta1], opt.hyper[H.momentum_decay],
-                               int(steps.max()))
-    b, a, c = (table[steps - 1, k] for k in range(3))
+    if steps.max() > MAX_STEP:
+        raise ValueError(f"t must be at most {MAX_STEP:,} (got {int(steps.max()):,}): coefficients walks every step "
+                         "from 1 to t, as the optimizer computes Π_t, so its time grows with t")
+    distinct, where = np.unique(steps.astype(np.int64), return_inverse=True)
+    table = _coefficients_at(opt.hyper[H.form], opt.hyper[H.beta1], opt.hyper[H.momentum_decay], distinct)
+    b, a, c = (table[where, k].reshape(steps.shape) for k in range(3))
     return Coefficients(b, a, c)
 
 

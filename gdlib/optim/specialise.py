@@ -32,7 +32,9 @@ the generic loop (bench/bench_cold_chapter.py: a chapter-like script, cold,
 
 The machine code is cached next to the gradient's source when the gradient's
 own code is (see :func:`specialised`); its cache name carries a digest of the
-optimizer's source files, so editing them compiles anew.
+source files it compiles in (the optimizers', the models', the norms', the
+clipping's, the schedules', the strategies' and the training loop's:
+:func:`source_stamp`), so editing any of them compiles anew.
 """
 
 from __future__ import annotations
@@ -47,21 +49,31 @@ import types
 
 import numba
 
-from .. import _numba
 from .._numba import Twins, jit_template, njit_options
 from .base import lookahead_at_theta
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
+_GDLIB = os.path.dirname(_HERE)
+#: The modules of gdlib whose compiled code a specialised loop takes in, besides
+#: the optimizers (gdlib/optim/*.py) and the models (gdlib/models/*.py): the
+#: Numba policy, the norms, and what :mod:`gdlib.train`'s epoch calls.
+STAMPED_MODULES = ("_numba.py", "norms.py", "clipping.py", "schedules.py", "strategies.py", "train.py")
 
 
-def _stamp(*functions):
-    """A short digest of the source files of ``functions``, of gdlib's
-    optimizers and of ``gdlib/_numba.py`` (size and modification time):
-    editing a step or the kernels and helpers it inlines changes the cache
-    name, instead of loading machine code compiled from the old source."""
-    paths = {getattr(f, "py_func", f).__code__.co_filename for f in functions}
-    paths.update(os.path.join(_HERE, name) for name in os.listdir(_HERE) if name.endswith(".py"))
-    paths.add(_numba.__file__)
+def _stamped_paths():
+    folders = (_HERE, os.path.join(_GDLIB, "models"))
+    paths = {os.path.join(d, name) for d in folders for name in os.listdir(d) if name.endswith(".py")}
+    return paths | {os.path.join(_GDLIB, name) for name in STAMPED_MODULES}
+
+
+def source_stamp(*functions):
+    """A short digest of the source files of ``functions`` and of every
+    module of gdlib a specialised loop compiles in (``_stamped_paths``: the
+    optimizers, the models, ``STAMPED_MODULES``), by size and modification
+    time: editing a step, a model or the kernels and helpers they inline
+    changes the cache name, instead of loading machine code compiled from
+    the old source."""
+    paths = {getattr(f, "py_func", f).__code__.co_filename for f in functions} | _stamped_paths()
     digest = hashlib.sha1()
     for path in sorted(paths):
         st = os.stat(path)
@@ -126,7 +138,7 @@ def specialised(template, anchor, name, stamped, **names):
     sources; else it is compiled in every process (a function without a
     source file, typed in a notebook say, gives no key to cache on)."""
     if all(cached(f) for f in (anchor, *stamped)):
-        return jit_template(template, anchor, f"_{name}_{_stamp(*stamped)}", **names)
+        return jit_template(template, anchor, f"_{name}_{source_stamp(*stamped)}", **names)
     return numba.njit(**njit_options(cache=False))(_copy(template, dict(names), f"{template.__name__}_{name}"))
 
 

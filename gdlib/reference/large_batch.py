@@ -1,8 +1,17 @@
 """Layer-wise trust ratios in plain NumPy: ``trust_ratios``, LARS and LAMB."""
 
+import math
+
 import numpy as np
 
+from .._checks import layer_pairs
 from .basic import Rule
+
+
+def _norm(x):
+    """‖x‖ in float64 by ``math.hypot``, which scales its arguments: no overflow
+    of the squares for entries near 10^200, no underflow near 10^-200."""
+    return math.hypot(*np.asarray(x, dtype=np.float64).ravel())
 
 
 def trust_ratios(theta_layers, update_layers):
@@ -13,14 +22,16 @@ def trust_ratios(theta_layers, update_layers):
     with θ_l the parameters of layer l and u_l its update direction (Adam's
     m̂/(√v̂ + ε) plus the decay λθ_l); LAMB's step is θ_l ← θ_l − η r_l u_l.
     Returns one ratio per layer, as a float64 array.
+
+    The independent transcription that the tests compare gdlib's
+    ``gdlib.optim.lamb.trust_ratios`` with (that one uses gdlib's compiled,
+    blocked norms). Only the validation is shared (``gdlib._checks.layer_pairs``),
+    so that both reject the same input with the same message.
     """
-    if len(theta_layers) != len(update_layers):
-        raise ValueError(f"theta_layers has {len(theta_layers)} layers and update_layers {len(update_layers)}; "
-                         "give one update per layer")
-    ratios = np.ones(len(theta_layers))
-    for i, (theta, u) in enumerate(zip(theta_layers, update_layers)):
-        w = np.sqrt(np.sum(np.square(np.asarray(theta, dtype=np.float64))))
-        n = np.sqrt(np.sum(np.square(np.asarray(u, dtype=np.float64))))
+    pairs = layer_pairs(theta_layers, update_layers)
+    ratios = np.ones(len(pairs))
+    for i, (theta, u) in enumerate(pairs):
+        w, n = _norm(theta), _norm(u)
         if w > 0 and n > 0:
             ratios[i] = w / n
     return ratios
@@ -60,11 +71,11 @@ class LARS(Rule):
             u = g[part] + self.c(lam) * theta[part]
             ratio = 1.0
             if trust:
-                norm_theta = np.linalg.norm(th)
+                norm_theta = _norm(th)
                 if self.form == "paper":
-                    den = np.linalg.norm(g[part].astype(np.float64)) + lam * norm_theta
+                    den = _norm(g[part]) + lam * norm_theta
                 else:
-                    den = np.linalg.norm(u.astype(np.float64))
+                    den = _norm(u)
                 if norm_theta > 0 and den > 0:
                     ratio = self.trust_coefficient * norm_theta / (den + self.eps)
             step = self.c(self.eta * ratio) * u
@@ -103,7 +114,7 @@ class LAMB(Rule):
         theta = self.theta.reshape(-1).copy()
         for part, decay, trust in _layer_slices(theta, self.segments):
             u = adam[part] + self.c(self.weight_decay if decay else 0.0) * theta[part]
-            norm_theta, norm_u = np.linalg.norm(theta[part].astype(np.float64)), np.linalg.norm(u.astype(np.float64))
+            norm_theta, norm_u = _norm(theta[part]), _norm(u)
             ratio = norm_theta / norm_u if trust and norm_theta > 0 and norm_u > 0 else 1.0
             theta[part] -= self.c(self.eta * ratio) * u
         self.theta = theta.reshape(self.theta.shape)
