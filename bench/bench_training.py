@@ -55,7 +55,8 @@ from gdlib import reference as ref  # noqa: E402
 from gdlib.surfaces import beale_gradient  # noqa: E402
 from gdlib.models.base import PREFETCH_ROWS, prefetch_row  # noqa: E402
 from gdlib.models.linear import _sigmoid  # noqa: E402
-from gdlib.train import compiled_epoch, epoch_order  # noqa: E402
+from gdlib.epoch import compiled_epoch  # noqa: E402
+from gdlib.train import epoch_order  # noqa: E402
 
 try:
     import torch
@@ -249,7 +250,8 @@ COMPILE_SCRIPT = """
 import time; t0 = time.perf_counter()
 import numpy as np, gdlib
 from gdlib import data, models
-from gdlib.train import compiled_epoch, epoch_order
+from gdlib.epoch import compiled_epoch
+from gdlib.train import epoch_order
 t1 = time.perf_counter()
 gdlib.trajectory(gdlib.Adam(eta=0.01), "beale", (1.0, 1.5), 10, specialise=SPECIALISE)
 t2 = time.perf_counter()

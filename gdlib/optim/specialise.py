@@ -1,7 +1,7 @@
 """Compiled loops specialised for one optimizer step and one gradient (opt-in).
 
 The whole-run loops (:func:`gdlib.optim.loop.run_compiled`, the epochs of
-:mod:`gdlib.train`) call three functions per step: the optimizer's packed
+:mod:`gdlib.epoch`) call three functions per step: the optimizer's packed
 step, its look-ahead and a gradient. By default they take them as
 first-class function arguments: one loop compiled once per dtype (eager signatures,
 cached) for every optimizer and gradient, whose calls are indirect calls the
