@@ -40,7 +40,7 @@ def loss_grad_signature(dtype):
 
 
 #: How many rows ahead a mini-batch loop asks the memory for (``prefetch_row``).
-PREFETCH_ROWS = 4
+PREFETCH_ROWS = 8
 
 
 @intrinsic
