@@ -11,9 +11,10 @@ Policy, and why:
   made the adaptive optimizers 3-4x slower. gdlib never relies on the raise:
   the kernels guard their own 0/0 (see ``gdlib.optim._moments``).
 * no ``fastmath`` in element-wise kernels: it did not speed them up, and
-  it would let the compiler reorder their arithmetic. One exception, the
-  sums of squares behind a norm (``gdlib.norms``: the clipping's global
-  norm, LARS's and LAMB's trust ratios):
+  it would let the compiler reorder their arithmetic. One exception,
+  reductions: the sums of squares behind a norm (``gdlib.norms``: the
+  clipping's global norm, LARS's and LAMB's trust ratios) and the score
+  wᵀx + b of the linear models (``gdlib.models.linear``):
   ``jit(reduction=True)`` compiles such a loop with ``fastmath={"reassoc"}``
   and nothing else (no ``contract``, no ``arcp``, no ``nnan``), so LLVM may
   split the running sum into SIMD lanes. Without it a float64 sum is one

@@ -52,7 +52,7 @@ def trajectory(optimizer, surface, start=None, n_steps=1000, *, dtype=np.float64
         raise TypeError(f"surface must be a gdlib.surfaces.Surface or its name, got {type(surface).__name__}")
     start = surface.start if start is None else start
     point = np.asarray(start, dtype=dtype)
-    if point.shape != (2,) or not np.all(np.isfinite(point)):
+    if point.shape != (2,) or not np.isfinite(point).all():
         raise ValueError(f"start must be two finite coordinates (x, y), got {start!r}")
     result = run_compiled(optimizer, surface.gradient, point, n_steps, eta_schedule=eta_schedule,
                           specialise=specialise)

@@ -35,7 +35,7 @@ SCRIPT = textwrap.dedent(
         misses[cls.__name__ + "._checked_step"] = sum(cls._checked_step.stats.cache_misses.values())
     # the generic run and epoch loops (compiled once for all optimizers, eager signatures)
     from gdlib.optim.loop import RUNS
-    from gdlib.train import EPOCHS
+    from gdlib.epoch import EPOCHS
     for loop in (*RUNS.values(), *EPOCHS.values()):
         misses[loop.py_func.__name__] = sum(loop.stats.cache_misses.values())
     # the loops specialised (specialise=True) for each (step, look-ahead, gradient or model) and the trajectory's values of J

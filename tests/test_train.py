@@ -8,7 +8,8 @@ import pytest
 import gdlib
 from gdlib import data, models, schedules
 from gdlib.models.base import Model
-from gdlib.train import compiled_epoch, epoch_order, train
+from gdlib.epoch import compiled_epoch
+from gdlib.train import epoch_order, train
 
 
 @numba.njit(cache=True)

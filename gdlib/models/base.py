@@ -1,7 +1,7 @@
 """What every model shares: a flat parameter vector and one compiled function.
 
 A model's compiled function has one signature for all models, so that the
-compiled training loop (:mod:`gdlib.train`) can take any of them::
+compiled training loop (:mod:`gdlib.epoch`) can take any of them::
 
     loss = loss_grad(theta, X, y, idx, grad, spec, buffers, mode)
 
@@ -41,7 +41,7 @@ def loss_grad_signature(dtype):
 
 
 #: How many rows ahead a mini-batch loop asks the memory for (``prefetch_row``).
-PREFETCH_ROWS = 4
+PREFETCH_ROWS = 8
 
 
 @intrinsic

@@ -21,6 +21,8 @@ follow from that declaration.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import prange
 
@@ -102,7 +104,7 @@ class State:
 
     def __init__(self, optimizer, shape, dtype):
         names = optimizer.state_names
-        size = int(np.prod(shape))
+        size = math.prod(shape)  # not np.prod: a ufunc reduction costs microseconds per run
         buffer = np.zeros((len(names), size), dtype=dtype)
         object.__setattr__(self, "optimizer_name", type(optimizer).__name__)
         object.__setattr__(self, "names", names)

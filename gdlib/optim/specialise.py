@@ -1,7 +1,7 @@
 """Compiled loops specialised for one optimizer step and one gradient (opt-in).
 
 The whole-run loops (:func:`gdlib.optim.loop.run_compiled`, the epochs of
-:mod:`gdlib.train`) call three functions per step: the optimizer's packed
+:mod:`gdlib.epoch`) call three functions per step: the optimizer's packed
 step, its look-ahead and a gradient. By default they take them as
 first-class function arguments: one loop compiled once per dtype (eager signatures,
 cached) for every optimizer and gradient, whose calls are indirect calls the
@@ -57,7 +57,7 @@ _GDLIB = os.path.dirname(_HERE)
 #: The modules of gdlib whose compiled code a specialised loop takes in, besides
 #: the optimizers (gdlib/optim/*.py) and the models (gdlib/models/*.py): the
 #: Numba policy, the norms, and what :mod:`gdlib.train`'s epoch calls.
-STAMPED_MODULES = ("_numba.py", "norms.py", "clipping.py", "schedules.py", "strategies.py", "train.py")
+STAMPED_MODULES = ("_numba.py", "norms.py", "clipping.py", "schedules.py", "strategies.py", "train.py", "epoch.py")
 
 
 def _stamped_paths():
