@@ -21,7 +21,7 @@ from .clipping import NO_CLIP, clip_kernel
 from .models.base import PREFETCH_ROWS, TRAIN, loss_grad_signature, prefetch_row
 from .optim.base import lookahead_at_theta
 from .optim.loop import STATUS, Status
-from .optim.specialise import loop_for, source_stamp
+from .optim.specialise import loop_for
 from .schedules import Constant, schedule_factor
 from .strategies import gradient_noise_std
 
@@ -104,11 +104,9 @@ def _epoch(step, lookahead, loss_grad, at_theta, optimizing, batches, settings, 
 
 
 #: The generic epoch, one dispatcher per dtype of θ (see ``gdlib.optim.loop.RUNS``). Its machine
-#: code takes in the clipping's, the schedules' and the models' kernels, and Numba's cache only
-#: watches this file: the cache name carries the digest of every module it compiles in
-#: (``source_stamp``), so that editing one of them never loads an epoch compiled from the old source.
-EPOCHS = {np.dtype(dtype): jit(_renamed_copy(_epoch, f"_{np.dtype(dtype).name}_{source_stamp()}"),
-                               signatures=[_epoch_signature(dtype)])
+#: code takes in the clipping's, the schedules' and the models' kernels; like every gdlib function
+#: it is cached against the digest of all of gdlib (``gdlib._numba.package_stamp``).
+EPOCHS = {np.dtype(dtype): jit(_renamed_copy(_epoch, "_" + np.dtype(dtype).name), signatures=[_epoch_signature(dtype)])
           for dtype in (np.float64, np.float32)}
 
 

@@ -3,7 +3,8 @@ in the generic loop (compiled once for all optimizers) and in the specialised on
 (``specialise=True``, compiled per optimizer and gradient)."""
 
 import os
-import types
+import shutil
+import sys
 
 import numba
 import numpy as np
@@ -110,21 +111,49 @@ def test_specialise_must_be_a_bool():
         gdlib.run_compiled(gdlib.SGD(), quadratic_gradient, np.ones(2), 3, specialise="yes")
 
 
-@pytest.mark.parametrize("module", ["_numba.py", "norms.py", "clipping.py", "schedules.py", "strategies.py",
-                                    "train.py", "models/base.py", "models/mlp.py", "optim/lars.py"])
-def test_the_specialised_cache_name_changes_when_a_module_it_compiles_in_is_edited(module, monkeypatch):
-    """A specialised loop, and gdlib.train's generic epoch, take in the step, the model's function,
-    the clipping, the schedules...: editing any of those files must give their machine code a new
-    cache name (the digest of
-    ``gdlib.optim.specialise.source_stamp``), never load the code compiled from the old source."""
+@pytest.mark.parametrize("module", ["_numba.py", "norms.py", "clipping.py", "epoch.py", "models/linear.py",
+                                    "optim/_moments.py", "optim/lars.py"])
+def test_editing_any_gdlib_source_changes_the_stamp_of_every_cached_function(module, tmp_path):
+    """A compiled function takes in the kernels it calls from other files (LARS the norms, the epoch
+    the clipping and the models), and Numba's cache only watches its own file: gdlib's functions
+    are cached against the digest of all of gdlib's sources, so that an edit anywhere never loads
+    machine code compiled from the old source."""
+    from gdlib import _numba
+
+    copy = tmp_path / "gdlib"
+    shutil.copytree(os.path.dirname(os.path.abspath(gdlib.__file__)), copy,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    before = _numba.sources_digest(copy)
+    assert before == _numba.package_stamp()  # the same sources, the same digest
+    with open(copy / module, "a") as f:
+        f.write("\n# an edit\n")
+    assert _numba.sources_digest(copy) != before
+
+
+def test_every_cached_gdlib_function_is_stamped_with_the_whole_package():
+    from numba.core.registry import CPUDispatcher
+
+    from gdlib import _numba
+
+    seen = 0
+    for name, module in list(sys.modules.items()):
+        if not name.startswith("gdlib"):
+            continue
+        for value in vars(module).values():
+            for dispatcher in getattr(value, "dispatch", None), getattr(value, "serial", None), value:
+                if isinstance(dispatcher, CPUDispatcher) and dispatcher._cache.__class__.__name__ != "NullCache":
+                    locator = dispatcher._cache._impl._locator
+                    assert isinstance(locator, _numba._PackageStamped), (name, dispatcher)
+                    assert locator.get_source_stamp() == _numba.package_stamp()
+                    seen += 1
+    assert seen > 50
+
+
+def test_the_specialised_cache_name_follows_the_package_and_the_gradient(monkeypatch):
+    """A specialised loop cached next to a gradient outside gdlib carries gdlib's digest in its name."""
+    from gdlib import _numba
     from gdlib.optim import specialise
 
-    path = os.path.join(os.path.dirname(os.path.abspath(gdlib.__file__)), *module.split("/"))
-    real_stat, before = os.stat, specialise.source_stamp(quadratic_gradient)
-
-    def edited(p, *args, **kwargs):
-        st = real_stat(p, *args, **kwargs)
-        return types.SimpleNamespace(st_size=st.st_size + 1, st_mtime_ns=st.st_mtime_ns + 1) if p == path else st
-
-    monkeypatch.setattr(os, "stat", edited)
+    before = specialise.source_stamp(quadratic_gradient)
+    monkeypatch.setattr(_numba, "package_stamp", lambda: "edited")
     assert specialise.source_stamp(quadratic_gradient) != before

@@ -5,6 +5,9 @@ import subprocess
 import sys
 import textwrap
 
+import numpy as np
+import pytest
+
 SCRIPT = textwrap.dedent(
     """
     import json, sys
@@ -67,7 +70,12 @@ def _run_fresh_process():
 
 
 def test_second_process_compiles_nothing():
-    _run_fresh_process()  # warms the cache if this checkout has never run
+    # Warm the cache if this checkout (or, after an edit, this version of gdlib) has never run. Twice:
+    # a step called from Python is saved under its argument types, and the same step converted to a
+    # first-class function (the generic loops) is looked up under its full signature, a key the
+    # first process finds in memory but only the second one saves.
+    _run_fresh_process()
+    _run_fresh_process()
     misses = _run_fresh_process()
     assert misses == {name: 0 for name in misses}, misses
 
@@ -127,3 +135,30 @@ def test_parallel_threshold_takes_effect_with_a_warm_cache():
     assert default["others"] < 0.2 * default["main"] + 2e-3, default
     assert serial["others"] < 0.2 * serial["main"] + 2e-3, serial
     assert forced["others"] > 10e-3, forced
+
+
+def test_an_edit_in_another_file_is_never_served_from_a_stale_cache(tmp_path):
+    """clip_kernel (gdlib/clipping.py) compiles in the norm of gdlib/norms.py. Numba's own cache
+    only watches clipping.py, so after an edit of norms.py it would load the old machine code;
+    gdlib stamps every cached function with the digest of all its sources
+    (``gdlib._numba.package_stamp``), so the edit is compiled in."""
+    import shutil
+
+    import gdlib
+
+    copy = tmp_path / "gdlib"
+    shutil.copytree(os.path.dirname(os.path.abspath(gdlib.__file__)), copy)  # with its warm caches
+    script = ("import numpy as np\nfrom gdlib.clipping import ByGlobalNorm, clip_kernel\n"
+              "c = ByGlobalNorm(1.0); g = np.full(16, 3.0); clip_kernel(c.kind, c.params, g); print(g[0])\n")
+
+    def run():
+        out = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True,
+                             check=True, env={**os.environ, "PYTHONPATH": str(tmp_path)})
+        return float(out.stdout)
+
+    assert run() == pytest.approx(0.25, rel=1e-12)  # ‖g‖ = 12: g / 12
+    norms = copy / "norms.py"
+    source = norms.read_text()
+    assert source.count("        total += s * s\n") == 1
+    norms.write_text(source.replace("        total += s * s\n", "        total += s * s + 1.0\n"))  # ‖g‖² + 16
+    assert run() == pytest.approx(3.0 / np.sqrt(16 * 10.0), rel=1e-12)  # not 0.25 from the old code

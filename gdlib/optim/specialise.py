@@ -31,10 +31,9 @@ the generic loop (bench/bench_cold_chapter.py: a chapter-like script, cold,
 28.8 s generic against 42.0 s specialised).
 
 The machine code is cached next to the gradient's source when the gradient's
-own code is (see :func:`specialised`); its cache name carries a digest of the
-source files it compiles in (the optimizers', the models', the norms', the
-clipping's, the schedules', the strategies' and the training loop's:
-:func:`source_stamp`), so editing any of them compiles anew.
+own code is (see :func:`specialised`); its cache name carries a digest of
+the gradient's and the step's files and of all of gdlib (:func:`source_stamp`),
+so editing any of them compiles anew.
 """
 
 from __future__ import annotations
@@ -49,33 +48,20 @@ import types
 
 import numba
 
+from .. import _numba
 from .._numba import Twins, jit_template, njit_options
 from .base import lookahead_at_theta
 
-_HERE = os.path.dirname(os.path.abspath(__file__))
-_GDLIB = os.path.dirname(_HERE)
-#: The modules of gdlib whose compiled code a specialised loop takes in, besides
-#: the optimizers (gdlib/optim/*.py) and the models (gdlib/models/*.py): the
-#: Numba policy, the norms, and what :mod:`gdlib.train`'s epoch calls.
-STAMPED_MODULES = ("_numba.py", "norms.py", "clipping.py", "schedules.py", "strategies.py", "train.py", "epoch.py")
-
-
-def _stamped_paths():
-    folders = (_HERE, os.path.join(_GDLIB, "models"))
-    paths = {os.path.join(d, name) for d in folders for name in os.listdir(d) if name.endswith(".py")}
-    return paths | {os.path.join(_GDLIB, name) for name in STAMPED_MODULES}
-
-
 def source_stamp(*functions):
-    """A short digest of the source files of ``functions`` and of every
-    module of gdlib a specialised loop compiles in (``_stamped_paths``: the
-    optimizers, the models, ``STAMPED_MODULES``), by size and modification
-    time: editing a step, a model or the kernels and helpers they inline
-    changes the cache name, instead of loading machine code compiled from
-    the old source."""
-    paths = {getattr(f, "py_func", f).__code__.co_filename for f in functions} | _stamped_paths()
-    digest = hashlib.sha1()
-    for path in sorted(paths):
+    """A short digest of the source files of ``functions`` (by size and
+    modification time) and of all of gdlib (:func:`gdlib._numba.package_stamp`):
+    a specialised loop cached next to a gradient outside gdlib (a student's
+    module, say) takes in that gradient, the step and whatever they call in
+    gdlib, so editing any of them changes its cache name instead of loading
+    machine code compiled from the old source. (Inside gdlib the cache's own
+    source stamp is the package's digest already.)"""
+    digest = hashlib.sha1(_numba.package_stamp().encode())
+    for path in sorted({getattr(f, "py_func", f).__code__.co_filename for f in functions}):
         st = os.stat(path)
         digest.update(f"{path}:{st.st_size}:{st.st_mtime_ns};".encode())
     return digest.hexdigest()[:10]
