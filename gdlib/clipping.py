@@ -21,7 +21,7 @@ compiled loop with the same kernels.
 Each kernel has a serial and a parallel twin (``gdlib._numba.twins``); an
 array of at least ``parallel_min_size()`` elements (``GDLIB_PARALLEL_MIN_SIZE``,
 read when a function is called or a ByValue/ByGlobalNorm is created) takes
-the parallel one. The norm is gdlib's one norm (:func:`gdlib.norms.norm`,
+the parallel one. The norm is gdlib's one norm (``gdlib.norms.norm``,
 also LARS's and LAMB's): fixed blocks added in order, so the same bits on
 either twin and any number of threads, and rescaled where the squares
 overflow or underflow (a gradient of 10^200 has its norm, not inf).

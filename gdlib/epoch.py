@@ -114,7 +114,7 @@ def compiled_epoch(optimizer, theta, state, loss_grad, X, y, rows, batch_size, *
                    schedule=None, eta=None, gradient_noise=(0.0, 0.0), seed=0, step_losses=None,
                    clip=None, specialise=False):
     """One compiled epoch (:func:`_epoch`) with named arguments: the steps of
-    :func:`minibatch_epoch`, in machine code. Updates ``theta`` and ``state`` in place.
+    :func:`gdlib.train.minibatch_epoch`, in machine code. Updates ``theta`` and ``state`` in place.
 
     ``loss_grad`` is a model's compiled ``_loss_grad`` (or any function of its
     signature); ``hyper`` the packed h to use (default a copy of the optimizer's;

@@ -113,7 +113,7 @@ def epoch_order(n, epoch, *, order="shuffle", seed=0, difficulty=None):
 def minibatch_epoch(model, optimizer, theta, state, X, y, *, batch_size, rows):
     """One epoch of mini-batch gradient descent, written to be read.
 
-    :func:`_epoch` compiles the same loop. ``rows`` is the epoch's order of
+    :func:`gdlib.epoch._epoch` compiles the same loop. ``rows`` is the epoch's order of
     the training rows (:func:`epoch_order`); the last batch holds the
     remainder. Updates ``theta`` and ``state`` in place. Without gradient
     noise, a schedule or batch normalization, it takes the same steps as the

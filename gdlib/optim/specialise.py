@@ -54,7 +54,7 @@ from .base import lookahead_at_theta
 
 def source_stamp(*functions):
     """A short digest of the source files of ``functions`` (by size and
-    modification time) and of all of gdlib (:func:`gdlib._numba.package_stamp`):
+    modification time) and of all of gdlib (``gdlib._numba.package_stamp``):
     a specialised loop cached next to a gradient outside gdlib (a student's
     module, say) takes in that gradient, the step and whatever they call in
     gdlib, so editing any of them changes its cache name instead of loading
