@@ -47,7 +47,7 @@ def test_separated_means_every_seed_above_every_seed(study):
     for n in BATCHES:
         expected = {(a, b) for a, b in itertools.product("AB", "BC")
                     if a != b and min(ACC[a, n]) > max(ACC[b, n])}
-        assert study.separated(n, "AB", "BC") == {p for p in expected}
+        assert study.separated(n, "AB", "BC") == expected
     assert study.separated(64, ["A"], ["B"]) == {("A", "B")}        # 0.95 > 0.945
     assert study.separated(1000, ["A"], ["B"]) == set()             # 0.89 < 0.95: the ranges overlap
     assert study.separated(32, ["A"], ["B"]) == set()               # 0.96 == 0.96 is not above: they meet
