@@ -3,18 +3,21 @@
 The chapter trains every optimizer at every batch size with a few seeds and
 records, per (optimizer, batch size), the test accuracy of each seed and the
 median number of steps until the validation accuracy first reached a target
-(infinite if it did not). The sentences that compare those results (which
-optimizer loses more accuracy, which seeds are separated, how many times fewer
-steps a larger batch needs) are asserted with :func:`gdlib.claims.claim`; the
-numbers they rest on are derived here, so that the chapter keeps only the
-calls, the glue and the claims.
+(infinite if most seeds did not: at least two of the chapter's three). The sentences that
+compare those results (which optimizer loses more accuracy, which seeds are
+separated, how many times fewer steps a larger batch needs) are asserted with
+:func:`gdlib.claims.claim`; the numbers that need care or recur are derived
+here, while the chapter still computes a few simple differences inline (such
+as LAMB's gain over Adam and AdamW's gap to it) next to their glue and claims.
 
 Two of these numbers need care:
 
-* a step count is read at the end of an epoch, so it is known only to within
-  one epoch's steps: the first step at which the target was reached lies in
-  ``(s - steps_per_epoch, s]`` for a recorded count ``s``. A ratio of two
-  counts is then known only as an interval (:meth:`BatchStudy.speedup`);
+* a step count is read at the end of an epoch: a recorded count ``s`` is the
+  first epoch end at or above the target, and the first step at which the
+  target was reached lies in ``(s - steps_per_epoch, s]`` provided the
+  accuracy did not cross the target earlier, between two epoch ends, and fall
+  back. A ratio of two counts is then known only as an interval
+  (:meth:`BatchStudy.speedup`);
 * two optimizers are *separated* at a batch size only when every seed of one
   ends above every seed of the other (:meth:`BatchStudy.separated`); a gap of
   the means alone is a tendency.
@@ -139,8 +142,9 @@ class BatchStudy:
         """(low, high): how many times fewer steps batch ``large`` needs than ``small``, allowing for the epochs.
 
         A count ``s`` read at the end of an epoch of ``e`` steps means a first
-        step in ``s - e + 1 .. s``; the bounds take the two extremes. Infinite
-        counts give NaN.
+        step in ``s - e + 1 .. s``, assuming the accuracy did not cross the
+        target earlier, between two epoch ends, and fall back below it; the
+        bounds take the two extremes. Infinite counts give NaN.
         """
         s_small, s_large = self.steps_needed[name, small], self.steps_needed[name, large]
         if not (math.isfinite(s_small) and math.isfinite(s_large)):
