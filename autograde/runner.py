@@ -136,8 +136,13 @@ def numbers(value, function, what="numbers"):
 
 
 def same(a, b):
-    """Exactly equal (in-place changes are noticed to the bit)."""
-    return np.array_equal(np.asarray(a), np.asarray(b))
+    """Exactly equal (in-place changes are noticed to the bit). Whatever the
+    submission left in an argument that is not an array of numbers (a ragged
+    list, an int beyond float range) is not the same: it was modified."""
+    try:
+        return np.array_equal(np.asarray(a), np.asarray(b))
+    except (TypeError, ValueError, OverflowError):
+        return False
 
 
 # ------------------------------------------------------------ the questions

@@ -72,6 +72,12 @@ ATTACKS = [
             return [g.ravel() for g in clipped], norm
         """, f"{CLIP_ONE_PER_LAYER}: expected 3 arrays of shapes (3, 2), (4,), (1,), got 3 arrays of shapes (6,), "
              f"(4,), (1,)", {"many small layers"}),  # six 1-D layers: nothing to flatten
+    ("clip_by_global_norm", "a ragged list left in an argument", """
+        def clip_by_global_norm(grads, max_norm):
+            clipped, norm = _right(grads, max_norm)
+            grads[0] = [[1.0, 2.0], [3.0]]
+            return clipped, norm
+        """, "the arrays passed in were modified"),
     ("clip_by_global_norm", "the norm per layer", """
         def clip_by_global_norm(grads, max_norm):
             clipped, norm = _right(grads, max_norm)
