@@ -152,7 +152,8 @@ def epoch_gdlib(model, X, y, batch, specialise=False):
 
 @numba.njit(cache=True, error_model="numpy", fastmath={"reassoc"})
 def _dot(a, b):
-    """Σ a_j b_j in SIMD lanes (a reduction, as gdlib's linear score)."""
+    """Σ a_j b_j in SIMD lanes (a reduction, as gdlib's linear score, written out here so that
+    the compiled limit does not depend on gdlib's kernels)."""
     s = 0.0
     for j in range(a.size):
         s += a[j] * b[j]

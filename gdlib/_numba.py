@@ -101,7 +101,7 @@ _PACKAGE = os.path.dirname(os.path.abspath(__file__))
 def sources_digest(folder):
     """A digest of the content (and relative paths) of every ``.py`` file under ``folder``."""
     digest = hashlib.sha256()
-    for here, dirs, files in sorted(os.walk(folder)):
+    for here, dirs, files in os.walk(folder):  # top-down: pruning dirs in place skips __pycache__
         dirs[:] = sorted(d for d in dirs if d != "__pycache__")
         for name in sorted(f for f in files if f.endswith(".py")):
             path = os.path.join(here, name)

@@ -176,7 +176,8 @@ def lars_layer_update(theta, g, S, h, lo, hi, wd, ratio):
 @jit
 def lars_step(theta, g, S, h, c):
     """Layer by layer: the trust ratio (its norms read θ_l and g_l), then the
-    update of that layer. Nothing allocated: the step of the compiled loops."""
+    update of that layer: the step of the compiled loops. It allocates no ratio vector;
+    a layer at or above the parallel threshold still allocates its blocks' partial sums."""
     c[COUNTER.t] += 1.0
     for k in range(n_segments(h, H.layers)):
         lo, hi, wd, ratio, _ = lars_layer_ratio(theta, g, h, k)
