@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["BatchStudy", "finite_population_factor", "decay_shrink", "best_in_any_epoch"]
+__all__ = ["BatchStudy", "finite_population_factor", "decay_shrink"]
 
 
 def finite_population_factor(batch_size, n_total):
@@ -50,16 +50,6 @@ def decay_shrink(etas, weight_decay):
     """
     etas = np.asarray(etas, dtype=float)
     return float(1 - np.prod(1 - weight_decay * etas))
-
-
-def best_in_any_epoch(runs):
-    """The highest validation accuracy recorded in any epoch of any of ``runs`` (NaN entries skipped).
-
-    "Reaches the target" in the chapter means "in some epoch", so a run that
-    passed the target and fell back still counts as having reached it; this is
-    the number to compare with the target in the same sense.
-    """
-    return max(float(np.nanmax(np.asarray(run.history.val_accuracy, dtype=float))) for run in runs)
 
 
 @dataclass

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from gdlib import schedules
-from gdlib.large_batch_analysis import BatchStudy, best_in_any_epoch, decay_shrink, finite_population_factor
+from gdlib.large_batch_analysis import BatchStudy, decay_shrink, finite_population_factor
 
 BATCHES = (32, 64, 1000)
 SPE = {32: 32, 64: 16, 1000: 1}
@@ -97,13 +97,6 @@ def test_decay_shrink_is_the_product_of_the_per_step_factors():
         theta = theta - eta * 0.1 * theta
     assert decay_shrink(etas, weight_decay=0.1) == pytest.approx(1 - theta[0], rel=1e-12)
     assert decay_shrink(np.zeros(4), weight_decay=0.1) == 0.0
-
-
-def test_best_in_any_epoch_looks_at_every_epoch_and_skips_nan():
-    runs = [SimpleNamespace(history=SimpleNamespace(val_accuracy=[0.1, 0.95, 0.90])),   # best epoch is not the last
-            SimpleNamespace(history=SimpleNamespace(val_accuracy=[0.1, float("nan"), 0.5]))]
-    assert best_in_any_epoch(runs) == 0.95
-    assert best_in_any_epoch(runs[1:]) == 0.5
 
 
 def test_bad_input_says_what_is_wrong():
